@@ -1,0 +1,182 @@
+"""Link validated records into a `Site`: unique ids, resolved references,
+drafts, and the relations each page needs (a topic's stories, a person's
+quotes...). Every cross-record rule of the format is checked here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .dates import PartialDate
+from .errors import Problems
+from .fields import KINDS, KIND_SINGULAR, ListOf, Ref
+from .model import BuildOptions, Record, SiteConfig
+
+TOPICAL = ("stories", "quotes", "questions", "events")
+
+
+@dataclass
+class Site:
+    """The linked, published (or preview) view of a site's content."""
+
+    root: Path
+    config: SiteConfig
+    options: BuildOptions
+    records: dict[str, dict[str, Record]]
+    topics_of: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    by_topic: dict[str, dict[str, list[Record]]] = field(default_factory=dict)
+    backlinks: dict[tuple[str, str], dict[str, list[Record]]] = field(default_factory=dict)
+    related: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        return self.records[kind].get(record_id)
+
+    def all(self, kind: str) -> list[Record]:
+        return list(self.records[kind].values())
+
+    def label(self, record: Record) -> str:
+        return str(record.values.get(KINDS[record.kind].label_field, record.id))
+
+    def sort_key(self, record: Record, when: PartialDate | None = None) -> tuple[Any, ...]:
+        """Date order: first instant, coarser first, then title or text."""
+        when = when or record.date
+        instant, rank = when.sort_key(self.config.tz) if when else (float("-inf"), 0)
+        return (instant, rank, self.label(record), record.kind, record.id)
+
+    def sorted(self, records: list[Record]) -> list[Record]:
+        return sorted(records, key=self.sort_key)
+
+    def is_overdue(self, question: Record) -> bool:
+        deadline = question.values.get("deadline")
+        if question.values.get("status") != "open" or deadline is None:
+            return False
+        return deadline.last_day(self.config.tz) < self.options.as_of
+
+    def linked(self, record: Record, kind: str) -> list[Record]:
+        """Records of `kind` that refer to `record` (its backlinks)."""
+        return self.backlinks.get((record.kind, record.id), {}).get(kind, [])
+
+    def topic_records(self, topic_id: str, kind: str) -> list[Record]:
+        return self.by_topic.get(topic_id, {}).get(kind, [])
+
+    def record_topics(self, record: Record) -> list[Record]:
+        ids = self.topics_of.get((record.kind, record.id), [])
+        return [self.records["topics"][t] for t in ids if t in self.records["topics"]]
+
+
+def references(record: Record) -> Iterator[tuple[str, str, str]]:
+    """(field path, target kind, target id) for every reference in a record."""
+    for spec in KINDS[record.kind].fields:
+        value = record.values.get(spec.name)
+        if value is None or not spec.name or spec.name == "id":
+            continue
+        if isinstance(spec.type, Ref):
+            yield spec.name, spec.type.kind, value
+        elif isinstance(spec.type, ListOf) and isinstance(spec.type.item, Ref):
+            for index, target in enumerate(value):
+                yield f"{spec.name}.{index}", spec.type.item.kind, target
+
+
+def build_site(root: Path, config: SiteConfig, options: BuildOptions,
+               loaded: list[Record], problems: Problems) -> Site:
+    """Check cross-record rules and link the records that are published."""
+    everything = _unique(loaded, problems)
+    _check_references(everything, options, problems)
+    published = {
+        kind: {rid: rec for rid, rec in sorted(records.items()) if options.drafts or not rec.draft}
+        for kind, records in everything.items()
+    }
+    site = Site(root, config, options, published)
+    _link(site)
+    _provenance(site, problems)
+    return site
+
+
+def _unique(loaded: list[Record], problems: Problems) -> dict[str, dict[str, Record]]:
+    everything: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
+    for record in sorted(loaded, key=lambda r: (r.path, r.line)):
+        seen = everything[record.kind].get(record.id)
+        if seen is not None:
+            problems.error(record.path, record.line, record.col,
+                           f"duplicate {KIND_SINGULAR[record.kind]} id '{record.id}' (also at "
+                           f"{seen.path}:{seen.line}); ids are unique per kind, rename one")
+            continue
+        everything[record.kind][record.id] = record
+    return everything
+
+
+def _check_references(everything: dict[str, dict[str, Record]], options: BuildOptions,
+                      problems: Problems) -> None:
+    for records in everything.values():
+        for record in records.values():
+            for key, kind, target in references(record):
+                _check_reference(record, key, kind, target, everything, options, problems)
+
+
+def _check_reference(record: Record, key: str, kind: str, target: str,
+                     everything: dict[str, dict[str, Record]], options: BuildOptions,
+                     problems: Problems) -> None:
+    line, col = record.mark(key)
+    found = everything[kind].get(target)
+    what = KIND_SINGULAR[kind]
+    if found is None:
+        near = difflib.get_close_matches(target, list(everything[kind]), n=1, cutoff=0.6)
+        hint = f"did you mean '{near[0]}'?" if near else f"create content/{kind}/{target}.yaml or fix the id"
+        problems.error(record.path, line, col, f"unknown {what} '{target}'; {hint}")
+    elif found.draft and not record.draft and not options.drafts:
+        problems.error(record.path, line, col,
+                       f"refers to the draft {what} '{target}' ({found.path}), which would be a "
+                       "broken link; publish it (remove draft: true) or remove the reference")
+
+
+def _link(site: Site) -> None:
+    backlinks: dict[tuple[str, str], dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for kind, records in site.records.items():
+        for record in records.values():
+            for _, target_kind, target in references(record):
+                if target in site.records[target_kind]:
+                    backlinks[(target_kind, target)][kind].append(record)
+    site.backlinks = {key: {k: site.sorted(v) for k, v in kinds.items()} for key, kinds in backlinks.items()}
+    _topics(site)
+    _related(site)
+
+
+def _topics(site: Site) -> None:
+    by_topic: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for kind in TOPICAL:
+        for record in site.records[kind].values():
+            topic_ids = _own_topics(site, record)
+            site.topics_of[(kind, record.id)] = topic_ids
+            for topic_id in topic_ids:
+                by_topic[topic_id][kind].append(record)
+    site.by_topic = {t: {k: site.sorted(v) for k, v in kinds.items()} for t, kinds in by_topic.items()}
+
+
+def _own_topics(site: Site, record: Record) -> list[str]:
+    topic_ids = record.values.get("topics")
+    if topic_ids is None and record.kind == "quotes" and record.values.get("story"):
+        story = site.records["stories"].get(record.values["story"])
+        topic_ids = story.values.get("topics") if story else None
+    return [t for t in dict.fromkeys(topic_ids or []) if t in site.records["topics"]]
+
+
+def _related(site: Site) -> None:
+    related: dict[str, set[str]] = defaultdict(set)
+    for topic in site.records["topics"].values():
+        for other in topic.values.get("related", []):
+            if other in site.records["topics"] and other != topic.id:
+                related[topic.id].add(other)
+                related[other].add(topic.id)
+    site.related = {t: sorted(ids) for t, ids in related.items()}
+
+
+def _provenance(site: Site, problems: Problems) -> None:
+    for quote in site.records["quotes"].values():
+        if "story" not in quote.values and "source" not in quote.values:
+            problems.warning(quote.path, quote.line, quote.col,
+                             "quote has no provenance; add story: or source: so readers can "
+                             "check it")

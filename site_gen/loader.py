@@ -1,0 +1,188 @@
+"""Locate a site's record files and load each into records.
+
+Loading one file is a pure function of its bytes, kind and path, so results
+are cached by content and cold loads run in parallel worker processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Problem, Problems
+from .fields import KINDS
+from .model import Record
+from .validate import read_records
+from .yamlread import read_yaml
+
+RECORD_SUFFIXES = (".yaml", ".yml")
+PARALLEL_THRESHOLD = 400
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A record file: its kind and its path relative to the site root."""
+
+    kind: str
+    relpath: str
+
+    @property
+    def stem(self) -> str:
+        name = self.relpath.rsplit("/", 1)[-1]
+        return name.rsplit(".", 1)[0]
+
+
+@dataclass
+class FileResult:
+    """What one file yields: its records and its problems."""
+
+    records: list[Record] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def is_editor_temp(name: str) -> bool:
+    """Editors' swap, backup and lock files, which are never records."""
+    return (
+        name.startswith((".", "#", "~"))
+        or name.endswith(("~", ".swp", ".swx", ".tmp", ".bak"))
+        or ".sb-" in name
+    )
+
+
+def discover(root: Path, problems: Problems) -> list[SourceFile]:
+    """Every record file under content/<kind>/, sorted; symlinks are refused."""
+    content = root / "content"
+    found: list[SourceFile] = []
+    if not content.is_dir():
+        return found
+    for entry in sorted(os.scandir(content), key=lambda e: e.name):
+        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            continue
+        if entry.name not in KINDS:
+            problems.warning(f"content/{entry.name}", 1, 1, f"'{entry.name}' is not a record kind "
+                             f"and is ignored; the kinds are {', '.join(KINDS)}")
+            continue
+        found.extend(_walk(root, Path(entry.path), entry.name, problems))
+    return found
+
+
+def _walk(root: Path, folder: Path, kind: str, problems: Problems) -> list[SourceFile]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if is_editor_temp(name) or not name.endswith(RECORD_SUFFIXES):
+                continue
+            path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                problems.error(rel, 1, 1, "record files may not be symlinks; copy the file here")
+                continue
+            files.append(SourceFile(kind, rel))
+        for name in dirnames:
+            if Path(dirpath, name).is_symlink():
+                rel = Path(dirpath, name).relative_to(root).as_posix()
+                problems.error(rel, 1, 1, "folders under content/ may not be symlinks")
+        dirnames[:] = [d for d in dirnames if not Path(dirpath, d).is_symlink()]
+    return files
+
+
+def parse_file(source: SourceFile, data: bytes) -> FileResult:
+    """The records and problems of one file's bytes."""
+    problems = Problems()
+    root, found = read_yaml(source.relpath, data)
+    problems.extend(found)
+    records = read_records(source.kind, source.relpath, source.stem, root, problems) if root else []
+    return FileResult(records, problems.items)
+
+
+def content_key(source: SourceFile, data: bytes) -> str:
+    """Cache key of a file's parse: its kind, path and bytes."""
+    digest = hashlib.blake2b(data, digest_size=16)
+    digest.update(f"\0{source.kind}\0{source.relpath}".encode())
+    return digest.hexdigest()
+
+
+def _parse_batch(batch: list[tuple[SourceFile, bytes]]) -> list[FileResult]:
+    return [parse_file(source, data) for source, data in batch]
+
+
+def parse_many(items: list[tuple[SourceFile, bytes]], workers: int | None = None) -> list[FileResult]:
+    """Parse files, in worker processes when there are many."""
+    workers = workers or os.cpu_count() or 1
+    if len(items) < PARALLEL_THRESHOLD or workers < 2:
+        return _parse_batch(items)
+    size = max(50, len(items) // (workers * 4))
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results: list[FileResult] = []
+        for batch_result in pool.map(_parse_batch, batches):
+            results.extend(batch_result)
+    return results
+
+
+@dataclass
+class _Known:
+    stamp: tuple[int, int]
+    key: str
+    result: FileResult
+
+
+class Loader:
+    """Loads a site's records, re-reading only files whose stat changed.
+
+    Kept alive by `serve` between rebuilds; `state()`/`restore()` let the
+    build persist it in the cache folder so a fresh process starts warm.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.known: dict[str, _Known] = {}
+        self.changed: list[str] = []
+
+    def load(self, problems: Problems) -> tuple[list[Record], int]:
+        """All records (with their file problems added); and the number of files."""
+        sources = discover(self.root, problems)
+        fresh: dict[str, _Known] = {}
+        to_parse: list[tuple[SourceFile, bytes, tuple[int, int], str]] = []
+        by_key = {k.key: k.result for k in self.known.values()}
+        self.changed = []
+        for source in sources:
+            stamp = self._stamp(source)
+            known = self.known.get(source.relpath)
+            if known is not None and known.stamp == stamp and stamp[0]:
+                fresh[source.relpath] = known
+                continue
+            data = (self.root / source.relpath).read_bytes()
+            key = content_key(source, data)
+            self.changed.append(source.relpath)
+            if key in by_key:
+                fresh[source.relpath] = _Known(stamp, key, by_key[key])
+            else:
+                to_parse.append((source, data, stamp, key))
+        parsed = parse_many([(s, d) for s, d, _, _ in to_parse])
+        for (source, _, stamp, key), result in zip(to_parse, parsed):
+            fresh[source.relpath] = _Known(stamp, key, result)
+        self.changed.extend(p for p in self.known if p not in fresh)
+        self.known = fresh
+        records: list[Record] = []
+        for relpath in sorted(fresh):
+            records.extend(fresh[relpath].result.records)
+            problems.extend(fresh[relpath].result.problems)
+        return records, len(fresh)
+
+    def _stamp(self, source: SourceFile) -> tuple[int, int]:
+        try:
+            info = os.stat(self.root / source.relpath)
+        except OSError:
+            return (0, 0)
+        return (info.st_mtime_ns, info.st_size)
+
+    def state(self) -> dict[str, tuple[tuple[int, int], str, FileResult]]:
+        return {p: (k.stamp, k.key, k.result) for p, k in self.known.items()}
+
+    def restore(self, state: dict[str, tuple[tuple[int, int], str, FileResult]]) -> None:
+        self.known = {p: _Known(stamp, key, result) for p, (stamp, key, result) in state.items()}

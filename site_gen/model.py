@@ -1,0 +1,88 @@
+"""The in-memory model: records, the site's settings and the linked site.
+
+Pure data, no I/O: the loader fills it, the index links it, the views read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .dates import PartialDate
+
+
+@dataclass(slots=True)
+class Record:
+    """One validated record as the editor wrote it.
+
+    `values` holds converted field values (defaults filled in); `marks` maps a
+    field path such as "topics", "topics.1" or "source.url" to its (line, col).
+    """
+
+    kind: str
+    id: str
+    values: dict[str, Any]
+    path: str
+    line: int
+    col: int
+    marks: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.values.get("draft"))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def mark(self, key: str) -> tuple[int, int]:
+        """The position of a field path, falling back to the record itself."""
+        return self.marks.get(key) or self.marks.get(key.split(".")[0]) or (self.line, self.col)
+
+    @property
+    def date(self) -> PartialDate | None:
+        return self.values.get("date") or self.values.get("raised")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """site.yaml, validated, with defaults filled in."""
+
+    title: str
+    base_url: str
+    description: str | None = None
+    language: str = "en"
+    timezone: str = "UTC"
+    allow_html: bool = False
+    cname: str | None = None
+    recent_days: int = 7
+    stale_after_days: int = 30
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_path(self) -> str:
+        """The URL path the site is served under, always ending in '/'."""
+        rest = self.base_url.split("://", 1)[1]
+        return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+
+    def with_base_url(self, base_url: str | None) -> "SiteConfig":
+        if not base_url:
+            return self
+        from dataclasses import replace
+
+        return replace(self, base_url=base_url if base_url.endswith("/") else base_url + "/")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What a check, build or serve is asked to do."""
+
+    as_of: date
+    drafts: bool = False
+    strict: bool = False
+    base_url: str | None = None

@@ -1,0 +1,88 @@
+"""The library entry points for loading and checking a site."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from .config import CONFIG_NAME, load_config
+from .dates import DateError, parse_as_of
+from .errors import Problem, Problems, UsageError
+from .index import Site, build_site
+from .loader import Loader
+from .model import BuildOptions, SiteConfig
+
+
+@dataclass
+class LoadResult:
+    """A loaded site (None when site.yaml itself is invalid) and every problem."""
+
+    site: Site | None
+    problems: list[Problem]
+    files: int
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return self.site is not None and not self.errors
+
+
+def site_root(path: str | os.PathLike[str]) -> Path:
+    """The site folder, or UsageError when it has no site.yaml."""
+    root = Path(path).resolve()
+    if not (root / CONFIG_NAME).is_file():
+        raise UsageError(f"{root} is not a site: it has no {CONFIG_NAME} (see site-gen init)")
+    return root
+
+
+def default_as_of(config: SiteConfig | None) -> date:
+    """SOURCE_DATE_EPOCH as a date in the site's timezone, else today there."""
+    tz = config.tz if config else timezone.utc
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz).date()
+        except (ValueError, OverflowError, OSError):
+            raise UsageError(f"SOURCE_DATE_EPOCH='{epoch}' is not a whole number of seconds") from None
+    return datetime.now(tz).date()
+
+
+def as_of_date(text: str | None, config: SiteConfig | None) -> date:
+    if text is None:
+        return default_as_of(config)
+    try:
+        return parse_as_of(text)
+    except DateError as exc:
+        raise UsageError(f"--as-of: {exc}") from None
+
+
+def load_site(path: str | os.PathLike[str], *, as_of: str | date | None = None,
+              drafts: bool = False, base_url: str | None = None,
+              loader: Loader | None = None) -> LoadResult:
+    """Load, validate and link the site at `path`.
+
+    Content problems are returned, never raised; a folder that is not a site
+    raises UsageError. Pass the same `loader` again to re-read only changed files.
+    """
+    root = site_root(path)
+    problems = Problems()
+    config = load_config(root, problems)
+    day = as_of if isinstance(as_of, date) else as_of_date(as_of, config)
+    loader = loader or Loader(root)
+    records, files = loader.load(problems)
+    if config is None:
+        return LoadResult(None, problems.sorted(), files + 1, loader.changed)
+    config = config.with_base_url(base_url)
+    options = BuildOptions(as_of=day, drafts=drafts, base_url=base_url)
+    site = build_site(root, config, options, records, problems)
+    return LoadResult(site, problems.sorted(), files + 1, loader.changed)

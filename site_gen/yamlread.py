@@ -1,0 +1,199 @@
+"""Read one YAML file into a tree of located nodes, values kept as written.
+
+PyYAML composes the file (with LibYAML when present); we never construct
+Python objects from it. Plain scalars stay the text the editor typed, so the
+field's type alone decides what `No`, `1.10` or `010` mean. Every failure of
+the YAML library becomes a located `Problem`, never a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import yaml
+
+try:  # LibYAML is ten times faster; fall back to the pure loader when absent.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+from .errors import ERROR, Problem
+
+MAX_VALUES = 10_000
+MAX_DEPTH = 64
+MAX_BYTES = 2 * 1024 * 1024
+
+_YAML = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_YAML}{t}" for t in ("str", "null", "bool", "int", "float", "timestamp")}
+_HINTS = {
+    "mapping values are not allowed": "quote values that contain ': '",
+    "expected a single document in the stream": (
+        "remove the extra '---'; one file holds one record or a list of records"
+    ),
+    "found undefined alias": "define the anchor (&name) before using *name",
+}
+
+
+@dataclass(slots=True)
+class YNode:
+    """A YAML value with its 1-based position.
+
+    `value` is the text for a scalar, a list of nodes for a sequence, and a
+    dict of key text to (key node, value node) for a mapping.
+    """
+
+    kind: str
+    value: Union[str, list["YNode"], dict[str, tuple["YNode", "YNode"]]]
+    line: int
+    col: int
+    plain: bool = False
+    null: bool = False
+    comment_follows: bool = False
+
+
+class _Abort(Exception):
+    def __init__(self, line: int, col: int, message: str) -> None:
+        self.line, self.col, self.message = line, col, message
+
+
+def read_yaml(display_path: str, data: bytes) -> tuple[YNode | None, list[Problem]]:
+    """Parse `data` (the bytes of `display_path`) into a located node tree."""
+
+    def fail(line: int, col: int, message: str) -> tuple[None, list[Problem]]:
+        return None, [Problem(display_path, line, col, ERROR, message)]
+
+    if len(data) > MAX_BYTES:
+        return fail(1, 1, f"file is larger than {MAX_BYTES // 1024 // 1024} MB; split it")
+    text, where = _decode(data)
+    if text is None:
+        return fail(*where)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        return fail(*_marked(exc, text))
+    except yaml.reader.ReaderError as exc:
+        line, col = _position(text, exc.position)
+        return fail(line, col, f"invisible control character U+{exc.character:04X}; delete it")
+    except yaml.YAMLError as exc:
+        return fail(1, 1, f"not valid YAML: {exc}")
+    except RecursionError:
+        return fail(1, 1, f"values nested too deeply; at most {MAX_DEPTH} levels")
+    if node is None:
+        return fail(1, 1, "file is empty; write a record (a mapping of fields) or delete the file")
+    try:
+        return _Converter(text).convert(node), []
+    except _Abort as abort:
+        return fail(abort.line, abort.col, abort.message)
+
+
+def _decode(data: bytes) -> tuple[str | None, tuple[int, int, str]]:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return None, (1, 1, "file is UTF-16; re-save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig"), (0, 0, "")
+    except UnicodeDecodeError as exc:
+        head = data[: exc.start]
+        line = head.count(b"\n") + 1
+        col = len(head[head.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        byte = data[exc.start]
+        return None, (line, col, f"not valid UTF-8 (byte 0x{byte:02X}); re-save the file as UTF-8")
+
+
+def _marked(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
+    mark = exc.problem_mark or exc.context_mark
+    problem = (exc.problem or exc.context or "not valid YAML").strip()
+    if exc.context and exc.problem:
+        problem = f"{exc.context.strip()}, {exc.problem.strip()}"
+    said = problem
+    hint = next((h for key, h in _HINTS.items() if key in said), None)
+    if mark is not None and text[mark.index : mark.index + 1] == "\t":
+        hint = "YAML forbids tabs; indent with spaces"
+    if "escape" in problem:
+        hint = "write the character itself, or a valid \\uXXXX escape"
+    message = f"not valid YAML: {problem}" + (f"; {hint}" if hint else "")
+    if mark is None:
+        return 1, 1, message
+    return mark.line + 1, mark.column + 1, message
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    head = text[:index]
+    return head.count("\n") + 1, index - (head.rfind("\n") + 1) + 1
+
+
+class _Converter:
+    """Turns PyYAML nodes into YNodes, enforcing tags, keys and size limits."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.count = 0
+        self.active: set[int] = set()
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> YNode:
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _Abort(line, col, f"more than {MAX_VALUES:,} values once aliases are expanded; "
+                         "remove the aliases that repeat large parts")
+        if depth > MAX_DEPTH:
+            raise _Abort(line, col, f"values nested too deeply; at most {MAX_DEPTH} levels")
+        if id(node) in self.active:
+            raise _Abort(line, col, "an alias refers to a value that contains it; remove the loop")
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, line, col)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                self._check_tag(node, f"{_YAML}seq", line, col)
+                items = [self.convert(item, depth + 1) for item in node.value]
+                return YNode("seq", items, line, col)
+            self._check_tag(node, f"{_YAML}map", line, col)
+            return YNode("map", self._mapping(node, depth), line, col)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, tuple[YNode, YNode]]:
+        fields: dict[str, tuple[YNode, YNode]] = {}
+        for key_node, value_node in node.value:
+            kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            if key_node.tag == f"{_YAML}merge":
+                raise _Abort(kline, kcol, "merge keys (<<) are not supported; write the fields out")
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Abort(kline, kcol, "a key must be a plain name, not a list or mapping")
+            key = self._scalar(key_node, kline, kcol)
+            if key.value in fields:
+                first = fields[key.value][0].line
+                raise _Abort(kline, kcol, f"duplicate key '{key.value}' (first at line {first}); "
+                             "keep one of them")
+            fields[str(key.value)] = (key, self.convert(value_node, depth + 1))
+        return fields
+
+    def _scalar(self, node: yaml.ScalarNode, line: int, col: int) -> YNode:
+        self._check_tag(node, None, line, col)
+        value = node.value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Abort(line, col, "invalid \\u escape (a lone surrogate); fix or remove it") from None
+        plain = not node.style  # None (pure loader) or '' (LibYAML)
+        null = plain and node.tag == f"{_YAML}null"
+        result = YNode("scalar", value, line, col, plain=plain, null=null)
+        if plain and value and self._comment_follows(node):
+            result.comment_follows = True
+        return result
+
+    def _comment_follows(self, node: yaml.ScalarNode) -> bool:
+        end = node.end_mark
+        if end.line >= len(self.lines):
+            return False
+        rest = self.lines[end.line][end.column :]
+        return rest[:1] in (" ", "\t") and rest.lstrip().startswith("#")
+
+    @staticmethod
+    def _check_tag(node: yaml.Node, expected: str | None, line: int, col: int) -> None:
+        tag = node.tag
+        allowed = _SCALAR_TAGS if expected is None else {expected}
+        if tag not in allowed:
+            shown = tag.replace(_YAML, "!!")
+            raise _Abort(line, col, f"the tag {shown} is not allowed; remove it and write plain text")
