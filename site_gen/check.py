@@ -50,11 +50,17 @@ def stale_topics(site: Site) -> list[Problem]:
     for topic in site.all("topics"):
         if topic.values.get("status") != "active" or _recently_dated(site, topic, window_start):
             continue
-        found.append(Problem(
-            topic.path, topic.line, topic.col, WARNING,
-            f"topic '{topic.id}' is active but nothing in it is dated within "
-            f"{site.config.stale_after_days} days before {site.options.as_of.isoformat()}; "
-            "add what moved, or set status: dormant"))
+        found.append(
+            Problem(
+                topic.path,
+                topic.line,
+                topic.col,
+                WARNING,
+                f"topic '{topic.id}' is active but nothing in it is dated within "
+                f"{site.config.stale_after_days} days before {site.options.as_of.isoformat()}; "
+                "add what moved, or set status: dormant",
+            )
+        )
     return found
 
 
@@ -70,5 +76,7 @@ def _recently_dated(site: Site, topic: Record, window_start: object) -> bool:
 
 
 def overdue_questions(site: Site) -> list[Record]:
-    return sorted((q for q in site.all("questions") if site.is_overdue(q)),
-                  key=lambda q: site.sort_key(q, q.values["deadline"]))
+    return sorted(
+        (q for q in site.all("questions") if site.is_overdue(q)),
+        key=lambda q: site.sort_key(q, q.values["deadline"]),
+    )

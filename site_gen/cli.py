@@ -40,8 +40,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if report.overdue:
         site = report.result.site
         assert site is not None
-        print(f"{_plural(len(report.overdue), 'question')} overdue "
-              f"(shown on the site, not a problem):", file=sys.stderr)
+        print(
+            f"{_plural(len(report.overdue), 'question')} overdue (shown on the site, not a problem):",
+            file=sys.stderr,
+        )
         for question in report.overdue:
             deadline = question.values["deadline"].display(site.config.tz)
             print(f"  {question.id}: deadline {deadline}", file=sys.stderr)
@@ -76,54 +78,80 @@ def make_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 success, 1 content errors or a failed publish, 2 usage errors.",
     )
     parser.add_argument("--version", action="version", version=f"site-gen {__version__}")
-    parser.add_argument("--site", default=".", metavar="DIR",
-                        help="the site folder (holding site.yaml); default: the current folder")
+    parser.add_argument(
+        "--site",
+        default=".",
+        metavar="DIR",
+        help="the site folder (holding site.yaml); default: the current folder",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    check = commands.add_parser("check", help="validate everything, build nothing",
-                                description="Validate every record and site.yaml; build nothing.")
+    check = commands.add_parser(
+        "check",
+        help="validate everything, build nothing",
+        description="Validate every record and site.yaml; build nothing.",
+    )
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
     _as_of(check)
     check.set_defaults(handler=cmd_check)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of a record kind",
-                                 description="Print the JSON Schema of a record kind, or of "
-                                 "every kind and site.yaml, for editors and validators.")
-    schema.add_argument("kind", nargs="?", choices=[*KINDS, *SINGULAR_TO_KIND, "site"],
-                        metavar="KIND", help="topics, stories, quotes, questions, people, "
-                        "events or site (default: all)")
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of a record kind",
+        description="Print the JSON Schema of a record kind, or of "
+        "every kind and site.yaml, for editors and validators.",
+    )
+    schema.add_argument(
+        "kind",
+        nargs="?",
+        choices=[*KINDS, *SINGULAR_TO_KIND, "site"],
+        metavar="KIND",
+        help="topics, stories, quotes, questions, people, events or site (default: all)",
+    )
     schema.set_defaults(handler=cmd_schema)
 
-    build = commands.add_parser("build", help="build the site into output/",
-                                description="Build the site into output/ (or DIR).")
+    build = commands.add_parser(
+        "build", help="build the site into output/", description="Build the site into output/ (or DIR)."
+    )
     build.add_argument("--out", metavar="DIR", help="build into DIR instead of output/")
     build.add_argument("--drafts", action="store_true", help="include draft records")
     _as_of(build)
     _base_url(build)
     build.set_defaults(handler=_lazy("commands", "cmd_build"))
 
-    serve = commands.add_parser("serve", help="preview with live reload",
-                                description="Build with drafts, serve on 127.0.0.1:8000, "
-                                "rebuild and reload the browser on every change.")
+    serve = commands.add_parser(
+        "serve",
+        help="preview with live reload",
+        description="Build with drafts, serve on 127.0.0.1:8000, "
+        "rebuild and reload the browser on every change.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.set_defaults(handler=_lazy("commands", "cmd_serve"))
 
-    new = commands.add_parser("new", help="write a new record to fill in",
-                              description="Write content/<kinds>/<ID>.yaml with the fields to "
-                              "fill in (as a draft). Never overwrites.")
+    new = commands.add_parser(
+        "new",
+        help="write a new record to fill in",
+        description="Write content/<kinds>/<ID>.yaml with the fields to "
+        "fill in (as a draft). Never overwrites.",
+    )
     new.add_argument("kind", metavar="KIND", help="topic, story, quote, question, person or event")
     new.add_argument("id", metavar="ID", help="the new record's id (its URL slug)")
     new.set_defaults(handler=_lazy("commands", "cmd_new"))
 
-    init = commands.add_parser("init", help="create a new site",
-                               description="Create a new site in DIR that checks and builds as it is.")
+    init = commands.add_parser(
+        "init",
+        help="create a new site",
+        description="Create a new site in DIR that checks and builds as it is.",
+    )
     init.add_argument("dir", metavar="DIR", help="the folder to create (must be empty or absent)")
     init.set_defaults(handler=_lazy("commands", "cmd_init"))
 
-    publish = commands.add_parser("publish", help="publish a production build",
-                                  description="Publish a production build (no drafts) to a "
-                                  "folder or a git branch.")
+    publish = commands.add_parser(
+        "publish",
+        help="publish a production build",
+        description="Publish a production build (no drafts) to a folder or a git branch.",
+    )
     target = publish.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="DIR", help="make DIR exactly the built site")
     target.add_argument("--branch", metavar="NAME", help="commit the site as branch NAME and push it")
@@ -137,9 +165,12 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _as_of(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--as-of", metavar="DATE",
-                        help="the date the briefing is as of (YYYY-MM-DD); default "
-                        "SOURCE_DATE_EPOCH, else today in the site's timezone")
+    parser.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="the date the briefing is as of (YYYY-MM-DD); default "
+        "SOURCE_DATE_EPOCH, else today in the site's timezone",
+    )
 
 
 def _base_url(parser: argparse.ArgumentParser) -> None:

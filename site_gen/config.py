@@ -16,7 +16,12 @@ CONFIG_NAME = "site.yaml"
 def load_config(root: Path, problems: Problems) -> SiteConfig | None:
     """site.yaml of the site at `root`; None (with problems added) when invalid."""
     path = root / CONFIG_NAME
-    node, found = read_yaml(CONFIG_NAME, path.read_bytes())
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.error(CONFIG_NAME, 1, 1, f"cannot read site.yaml ({exc.strerror or exc})")
+        return None
+    node, found = read_yaml(CONFIG_NAME, data)
     problems.extend(found)
     if node is None:
         return None

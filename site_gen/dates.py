@@ -20,8 +20,13 @@ MONTH_NAMES = [calendar.month_name[m] for m in range(13)]
 _DATE_RE = re.compile(
     r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
     r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?)?"
-    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?)?)?(?P<q>[~?])?"
+    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?)?)?(?P<q>[~?])?",
+    re.ASCII,  # \d is 0-9 only: "٢٠٢٥" is not a year
 )
+
+# Instants a day inside datetime's range, so that any timezone can show them.
+_FIRST_INSTANT = datetime(1, 1, 2, tzinfo=timezone.utc)
+_LAST_INSTANT = datetime(9999, 12, 30, tzinfo=timezone.utc)
 
 DATE_FORMS = "YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM+HH:MM"
 
@@ -107,7 +112,8 @@ class PartialDate:
 
 def parse_date(text: str) -> PartialDate:
     """Parse a date as written; raise DateError saying what is accepted."""
-    match = _DATE_RE.fullmatch(text.strip())
+    text = text.strip()
+    match = _DATE_RE.fullmatch(text)
     if not match:
         raise DateError(f"'{text}' is not a date; write {DATE_FORMS} (optionally ending in ~ or ?)")
     parts = match.groupdict()
@@ -132,9 +138,7 @@ def parse_date(text: str) -> PartialDate:
 
 def _instant(text: str, parts: dict[str, str | None]) -> datetime:
     if parts["tz"] is None:
-        raise DateError(
-            f"'{text}' is a date-time without an offset; add one, such as Z or +09:00"
-        )
+        raise DateError(f"'{text}' is a date-time without an offset; add one, such as Z or +09:00")
     hour, minute = int(parts["H"] or 0), int(parts["M"] or 0)
     second = int(parts["S"] or 0)
     micro = int((parts["f"] or "0").ljust(6, "0"))
@@ -142,7 +146,10 @@ def _instant(text: str, parts: dict[str, str | None]) -> datetime:
         raise DateError(f"'{text}' has an impossible time of day")
     offset = _offset(text, parts["tz"] or "Z")
     day = date(int(parts["y"] or 0), int(parts["m"] or 1), int(parts["d"] or 1))
-    return datetime.combine(day, time(hour, minute, second, micro), tzinfo=offset)
+    instant = datetime.combine(day, time(hour, minute, second, micro), tzinfo=offset)
+    if not _FIRST_INSTANT <= instant <= _LAST_INSTANT:
+        raise DateError(f"'{text}' is too close to the year 1 or 9999 to be shown in every timezone")
+    return instant
 
 
 def _offset(text: str, written: str) -> timezone:
@@ -158,7 +165,7 @@ def _offset(text: str, written: str) -> timezone:
 
 def parse_as_of(text: str) -> date:
     """Parse an --as-of value: exactly YYYY-MM-DD."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         raise DateError(f"'{text}' is not a date; write YYYY-MM-DD")
     try:
         return date.fromisoformat(text)

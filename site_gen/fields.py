@@ -74,14 +74,16 @@ class Text(FieldType):
         return text
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "string", "minLength": 1}
+        # Editors' YAML 1.2 tooling reads `2025`, `1.10` or `true` as numbers and
+        # booleans; site-gen keeps them as the text written, so they are allowed.
+        return {"type": ["string", "number", "boolean"], "minLength": 1}
 
 
 class Markdown(Text):
     describe = "Markdown text"
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "string", "minLength": 1, "contentMediaType": "text/markdown"}
+        return {**super().json_schema(), "contentMediaType": "text/markdown"}
 
 
 class Date(FieldType):
@@ -95,7 +97,9 @@ class Date(FieldType):
 
     def json_schema(self) -> dict[str, Any]:
         return {
-            "type": "string",
+            "type": ["string", "integer"],  # a year-only date is a number to YAML 1.2 tools
+            "minimum": 1,
+            "maximum": 9999,
             "pattern": r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?)?)?[~?]?$",
             "description": f"{DATE_FORMS}; may end in ~ (approximate) or ? (uncertain)",
         }
@@ -119,21 +123,22 @@ class Integer(FieldType):
 
     def convert(self, node: YNode) -> int:
         text = self.scalar(node)
-        if not re.fullmatch(r"\d{1,6}", text):
+        if not re.fullmatch(r"[0-9]{1,6}", text):
             raise FieldError(node, f"takes {self.describe}, not '{text}'")
         return int(text)
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": 0}
+        return {"type": "integer", "minimum": 0, "maximum": 999_999}
 
 
 class Url(FieldType):
     describe = "an http or https URL"
+    example = "https://example.org/page"
 
     def convert(self, node: YNode) -> str:
         text = self.scalar(node).strip()
         if not re.match(r"^https?://[^\s/]+\S*$", text, re.IGNORECASE):
-            raise FieldError(node, f"takes {self.describe} (like https://example.org/page), not '{text}'")
+            raise FieldError(node, f"takes {self.describe} (like {self.example}), not '{text}'")
         return text
 
     def json_schema(self) -> dict[str, Any]:
@@ -170,8 +175,14 @@ class Ref(FieldType):
         return text
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": ID_PATTERN, "maxLength": ID_MAX,
-                "description": self.describe}
+        # An all-digit id such as 2025 is a number to YAML 1.2 tools.
+        return {
+            "type": ["string", "integer"],
+            "minimum": 0,
+            "pattern": ID_PATTERN,
+            "maxLength": ID_MAX,
+            "description": self.describe,
+        }
 
 
 class Identifier(Ref):
@@ -188,8 +199,11 @@ class ListOf(FieldType):
 
     def convert(self, node: YNode) -> list[Any]:
         if node.kind != "seq":
-            raise FieldError(node, f"takes {self.describe}, not {_kind_name(node)}; "
-                             f"write [{node.value if node.kind == 'scalar' else '…'}] or one '- item' per line")
+            raise FieldError(
+                node,
+                f"takes {self.describe}, not {_kind_name(node)}; "
+                f"write [{node.value if node.kind == 'scalar' else '…'}] or one '- item' per line",
+            )
         if len(node.value) < self.min_items:
             raise FieldError(node, f"needs at least {self.min_items} item; add one")
         return [self.item.convert(item) for item in node.value]  # type: ignore[union-attr]
@@ -204,14 +218,16 @@ class ListOf(FieldType):
 class Mapping(FieldType):
     """A nested mapping with its own fields, such as a story's `source`."""
 
-    def __init__(self, describe: str, *fields: "Field") -> None:
+    def __init__(self, describe: str, *fields: Field) -> None:
         self.fields = {f.name: f for f in fields}
         self.describe = describe
 
     def convert(self, node: YNode) -> dict[str, Any]:
         if node.kind != "map":
-            raise FieldError(node, f"takes {self.describe} (a mapping with "
-                             f"{', '.join(self.fields)}), not {_kind_name(node)}")
+            raise FieldError(
+                node,
+                f"takes {self.describe} (a mapping with {', '.join(self.fields)}), not {_kind_name(node)}",
+            )
         # Nested mappings are validated field by field by the validator,
         # which needs the per-field positions; see validate.convert_fields.
         raise NotImplementedError
@@ -280,12 +296,25 @@ class Kind:
         self.by_name.update({f.name: f for f in self.fields})
 
 
+def _property_schema(spec: Field) -> dict[str, Any]:
+    """A field's schema; an optional field may also be left empty (null)."""
+    schema = {**spec.type.json_schema(), "description": spec.doc}
+    if spec.required:
+        return schema
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    elif "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        schema["type"] = [*types, "null"]
+    return schema
+
+
 def object_schema(fields: Any, description: str) -> dict[str, Any]:
     fields = list(fields)
     schema: dict[str, Any] = {
         "type": "object",
         "description": description,
-        "properties": {f.name: {**f.type.json_schema(), "description": f.doc} for f in fields},
+        "properties": {f.name: _property_schema(f) for f in fields},
         "additionalProperties": False,
     }
     required = [f.name for f in fields if f.required]
@@ -295,18 +324,25 @@ def object_schema(fields: Any, description: str) -> dict[str, Any]:
 
 
 KIND_SINGULAR = {
-    "topics": "topic", "stories": "story", "quotes": "quote",
-    "questions": "question", "people": "person", "events": "event",
+    "topics": "topic",
+    "stories": "story",
+    "quotes": "quote",
+    "questions": "question",
+    "people": "person",
+    "events": "event",
 }
 
 TEXT, MARKDOWN, DATE, BOOL = Text(), Markdown(), Date(), Boolean()
 TAGS = ListOf(Text())
 
 COMMON = (
-    Field("id", Identifier(), "the record's id and URL slug; defaults to the file name "
-          "(required in a file that holds a list of records)"),
-    Field("draft", BOOL, "true keeps the record out of build and publish (serve shows it)",
-          default=False),
+    Field(
+        "id",
+        Identifier(),
+        "the record's id and URL slug; defaults to the file name "
+        "(required in a file that holds a list of records)",
+    ),
+    Field("draft", BOOL, "true keeps the record out of build and publish (serve shows it)", default=False),
     Field("extra", FreeMapping(), "free-form data for custom templates"),
 )
 
@@ -322,77 +358,156 @@ def _no_story(values: dict[str, Any]) -> bool:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("topics", "topic", "title", "A storyline the briefing follows.", COMMON + (
-            Field("title", TEXT, "the topic's name", required=True),
-            Field("summary", MARKDOWN, "where the story stands, in a few sentences", required=True),
-            Field("status", Choice("active", "dormant", "closed"), "whether the topic is moving",
-                  default="active"),
-            Field("started", DATE, "when the storyline began"),
-            Field("tags", TAGS, "keywords"),
-            Field("related", ListOf(Ref("topics")), "ids of related topics"),
-        )),
-        Kind("stories", "story", "title", "A dated, sourced development.", COMMON + (
-            Field("title", TEXT, "the headline", required=True),
-            Field("date", DATE, "when it happened", required=True),
-            Field("date_text", TEXT, "free text shown instead of the date (sorting still uses date)"),
-            Field("topics", ListOf(Ref("topics"), 1), "ids of the topics it belongs to",
-                  required=True),
-            Field("summary", MARKDOWN, "what happened, in a few sentences", required=True),
-            Field("source", Mapping("the source", Field("name", TEXT, "publication or body", required=True),
-                                    Field("url", Url(), "link to the source"),
-                                    Field("author", TEXT, "who wrote it"),
-                                    Field("via", TEXT, "who reported it further")),
-                  "where it was reported"),
-            Field("body", MARKDOWN, "the full account"),
-            Field("people", ListOf(Ref("people")), "ids of the people involved"),
-            Field("tags", TAGS, "keywords"),
-            Field("updated", DATE, "when the story was last updated"),
-            Field("corrections", ListOf(Mapping("a correction",
-                                                Field("date", DATE, "when it was corrected", required=True),
-                                                Field("text", MARKDOWN, "what was corrected", required=True))),
-                  "corrections made after publication"),
-        )),
-        Kind("quotes", "quote", "text", "Who said what, where and when.", COMMON + (
-            Field("text", TEXT, "the words as said", required=True),
-            Field("speaker", Ref("people"), "id of the person who said it", required=True),
-            Field("date", DATE, "when it was said", required=True),
-            Field("date_text", TEXT, "free text shown instead of the date (sorting still uses date)"),
-            Field("topics", ListOf(Ref("topics"), 1), "ids of its topics (default: the story's)",
-                  required_if=_no_story, required_note="required unless story is set"),
-            Field("story", Ref("stories"), "id of the story it comes from"),
-            Field("source", Mapping("the source", Field("name", TEXT, "publication or event", required=True),
-                                    Field("url", Url(), "link to the source")),
-                  "where it was said or reported"),
-            Field("context", TEXT, "the circumstances"),
-        )),
-        Kind("questions", "question", "question", "What the briefing does not know yet.", COMMON + (
-            Field("question", TEXT, "the open question", required=True),
-            Field("topics", ListOf(Ref("topics"), 1), "ids of its topics", required=True),
-            Field("raised", DATE, "when it was raised", required=True),
-            Field("deadline", DATE, "when it should be answered by"),
-            Field("status", Choice("open", "answered", "dropped"), "where it stands", default="open"),
-            Field("answer", MARKDOWN, "the answer", required_if=_answered,
-                  required_note="required when status is answered"),
-            Field("answered", DATE, "when it was answered", required_if=_answered,
-                  required_note="required when status is answered"),
-            Field("why_it_matters", MARKDOWN, "why readers should care"),
-            Field("resolution_criteria", MARKDOWN, "what would count as an answer"),
-            Field("stories", ListOf(Ref("stories")), "ids of stories that bear on it"),
-        )),
-        Kind("people", "person", "name", "Someone quoted or involved.", COMMON + (
-            Field("name", TEXT, "full name", required=True),
-            Field("role", TEXT, "their role or title"),
-            Field("org", TEXT, "their organisation"),
-            Field("url", Url(), "a page about them"),
-        )),
-        Kind("events", "event", "title", "A timeline entry that is not a story.", COMMON + (
-            Field("title", TEXT, "what happens or happened", required=True),
-            Field("date", DATE, "when", required=True),
-            Field("date_text", TEXT, "free text shown instead of the date (sorting still uses date)"),
-            Field("topics", ListOf(Ref("topics"), 1), "ids of its topics", required=True),
-            Field("summary", MARKDOWN, "details"),
-            Field("stories", ListOf(Ref("stories")), "ids of related stories"),
-        )),
+        Kind(
+            "topics",
+            "topic",
+            "title",
+            "A storyline the briefing follows.",
+            COMMON
+            + (
+                Field("title", TEXT, "the topic's name", required=True),
+                Field("summary", MARKDOWN, "where the story stands, in a few sentences", required=True),
+                Field(
+                    "status",
+                    Choice("active", "dormant", "closed"),
+                    "whether the topic is moving",
+                    default="active",
+                ),
+                Field("started", DATE, "when the storyline began"),
+                Field("tags", TAGS, "keywords"),
+                Field("related", ListOf(Ref("topics")), "ids of related topics"),
+            ),
+        ),
+        Kind(
+            "stories",
+            "story",
+            "title",
+            "A dated, sourced development.",
+            COMMON
+            + (
+                Field("title", TEXT, "the headline", required=True),
+                Field("date", DATE, "when it happened", required=True),
+                Field("date_text", TEXT, "free text shown instead of the date (sorting still uses date)"),
+                Field("topics", ListOf(Ref("topics"), 1), "ids of the topics it belongs to", required=True),
+                Field("summary", MARKDOWN, "what happened, in a few sentences", required=True),
+                Field(
+                    "source",
+                    Mapping(
+                        "the source",
+                        Field("name", TEXT, "publication or body", required=True),
+                        Field("url", Url(), "link to the source"),
+                        Field("author", TEXT, "who wrote it"),
+                        Field("via", TEXT, "who reported it further"),
+                    ),
+                    "where it was reported",
+                ),
+                Field("body", MARKDOWN, "the full account"),
+                Field("people", ListOf(Ref("people")), "ids of the people involved"),
+                Field("tags", TAGS, "keywords"),
+                Field("updated", DATE, "when the story was last updated"),
+                Field(
+                    "corrections",
+                    ListOf(
+                        Mapping(
+                            "a correction",
+                            Field("date", DATE, "when it was corrected", required=True),
+                            Field("text", MARKDOWN, "what was corrected", required=True),
+                        )
+                    ),
+                    "corrections made after publication",
+                ),
+            ),
+        ),
+        Kind(
+            "quotes",
+            "quote",
+            "text",
+            "Who said what, where and when.",
+            COMMON
+            + (
+                Field("text", TEXT, "the words as said", required=True),
+                Field("speaker", Ref("people"), "id of the person who said it", required=True),
+                Field("date", DATE, "when it was said", required=True),
+                Field("date_text", TEXT, "free text shown instead of the date (sorting still uses date)"),
+                Field(
+                    "topics",
+                    ListOf(Ref("topics"), 1),
+                    "ids of its topics (default: the story's)",
+                    required_if=_no_story,
+                    required_note="required unless story is set",
+                ),
+                Field("story", Ref("stories"), "id of the story it comes from"),
+                Field(
+                    "source",
+                    Mapping(
+                        "the source",
+                        Field("name", TEXT, "publication or event", required=True),
+                        Field("url", Url(), "link to the source"),
+                    ),
+                    "where it was said or reported",
+                ),
+                Field("context", TEXT, "the circumstances"),
+            ),
+        ),
+        Kind(
+            "questions",
+            "question",
+            "question",
+            "What the briefing does not know yet.",
+            COMMON
+            + (
+                Field("question", TEXT, "the open question", required=True),
+                Field("topics", ListOf(Ref("topics"), 1), "ids of its topics", required=True),
+                Field("raised", DATE, "when it was raised", required=True),
+                Field("deadline", DATE, "when it should be answered by"),
+                Field("status", Choice("open", "answered", "dropped"), "where it stands", default="open"),
+                Field(
+                    "answer",
+                    MARKDOWN,
+                    "the answer",
+                    required_if=_answered,
+                    required_note="required when status is answered",
+                ),
+                Field(
+                    "answered",
+                    DATE,
+                    "when it was answered",
+                    required_if=_answered,
+                    required_note="required when status is answered",
+                ),
+                Field("why_it_matters", MARKDOWN, "why readers should care"),
+                Field("resolution_criteria", MARKDOWN, "what would count as an answer"),
+                Field("stories", ListOf(Ref("stories")), "ids of stories that bear on it"),
+            ),
+        ),
+        Kind(
+            "people",
+            "person",
+            "name",
+            "Someone quoted or involved.",
+            COMMON
+            + (
+                Field("name", TEXT, "full name", required=True),
+                Field("role", TEXT, "their role or title"),
+                Field("org", TEXT, "their organisation"),
+                Field("url", Url(), "a page about them"),
+            ),
+        ),
+        Kind(
+            "events",
+            "event",
+            "title",
+            "A timeline entry that is not a story.",
+            COMMON
+            + (
+                Field("title", TEXT, "what happens or happened", required=True),
+                Field("date", DATE, "when", required=True),
+                Field("date_text", TEXT, "free text shown instead of the date (sorting still uses date)"),
+                Field("topics", ListOf(Ref("topics"), 1), "ids of its topics", required=True),
+                Field("summary", MARKDOWN, "details"),
+                Field("stories", ListOf(Ref("stories")), "ids of related stories"),
+            ),
+        ),
     )
 }
 
@@ -400,7 +515,8 @@ SINGULAR_TO_KIND = {kind.singular: name for name, kind in KINDS.items()}
 
 
 class BaseUrl(Url):
-    describe = "an absolute http or https URL, such as https://example.org/briefing/"
+    describe = "an absolute http or https URL, which may have a path"
+    example = "https://example.org/briefing/"
 
     def convert(self, node: YNode) -> str:
         url = super().convert(node)
@@ -459,7 +575,6 @@ SITE_FIELDS: tuple[Field, ...] = (
     Field("allow_html", BOOL, "let raw HTML through Markdown (still sanitized)", default=False),
     Field("cname", Domain(), "custom domain written to CNAME by publish --branch"),
     Field("recent_days", Integer(), "the home page's 'what changed' window, in days", default=7),
-    Field("stale_after_days", Integer(), "check warns about an active topic quiet for longer",
-          default=30),
+    Field("stale_after_days", Integer(), "check warns about an active topic quiet for longer", default=30),
     Field("extra", FreeMapping(), "free-form data for custom templates"),
 )

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from .dates import PartialDate
 from .errors import Problems
-from .fields import KINDS, KIND_SINGULAR, ListOf, Ref
+from .fields import KIND_SINGULAR, KINDS, ListOf, Ref
 from .model import BuildOptions, Record, SiteConfig
 
 TOPICAL = ("stories", "quotes", "questions", "events")
@@ -63,6 +63,17 @@ class Site:
     def topic_records(self, topic_id: str, kind: str) -> list[Record]:
         return self.by_topic.get(topic_id, {}).get(kind, [])
 
+    def timeline_points(self, record: Record) -> list[tuple[str, PartialDate]]:
+        """The (data-kind, date) entries a record puts on a timeline."""
+        if record.kind != "questions":
+            return [(KIND_SINGULAR[record.kind], record.values["date"])]
+        points = [("question-raised", record.values["raised"])]
+        if record.values.get("deadline"):
+            points.append(("question-deadline", record.values["deadline"]))
+        if record.values.get("status") == "answered" and record.values.get("answered"):
+            points.append(("question-answered", record.values["answered"]))
+        return points
+
     def record_topics(self, record: Record) -> list[Record]:
         ids = self.topics_of.get((record.kind, record.id), [])
         return [self.records["topics"][t] for t in ids if t in self.records["topics"]]
@@ -81,8 +92,9 @@ def references(record: Record) -> Iterator[tuple[str, str, str]]:
                 yield f"{spec.name}.{index}", spec.type.item.kind, target
 
 
-def build_site(root: Path, config: SiteConfig, options: BuildOptions,
-               loaded: list[Record], problems: Problems) -> Site:
+def build_site(
+    root: Path, config: SiteConfig, options: BuildOptions, loaded: list[Record], problems: Problems
+) -> Site:
     """Check cross-record rules and link the records that are published."""
     everything = _unique(loaded, problems)
     _check_references(everything, options, problems)
@@ -101,25 +113,36 @@ def _unique(loaded: list[Record], problems: Problems) -> dict[str, dict[str, Rec
     for record in sorted(loaded, key=lambda r: (r.path, r.line)):
         seen = everything[record.kind].get(record.id)
         if seen is not None:
-            problems.error(record.path, record.line, record.col,
-                           f"duplicate {KIND_SINGULAR[record.kind]} id '{record.id}' (also at "
-                           f"{seen.path}:{seen.line}); ids are unique per kind, rename one")
+            problems.error(
+                record.path,
+                record.line,
+                record.col,
+                f"duplicate {KIND_SINGULAR[record.kind]} id '{record.id}' (also at "
+                f"{seen.path}:{seen.line}); ids are unique per kind, rename one",
+            )
             continue
         everything[record.kind][record.id] = record
     return everything
 
 
-def _check_references(everything: dict[str, dict[str, Record]], options: BuildOptions,
-                      problems: Problems) -> None:
+def _check_references(
+    everything: dict[str, dict[str, Record]], options: BuildOptions, problems: Problems
+) -> None:
     for records in everything.values():
         for record in records.values():
             for key, kind, target in references(record):
                 _check_reference(record, key, kind, target, everything, options, problems)
 
 
-def _check_reference(record: Record, key: str, kind: str, target: str,
-                     everything: dict[str, dict[str, Record]], options: BuildOptions,
-                     problems: Problems) -> None:
+def _check_reference(
+    record: Record,
+    key: str,
+    kind: str,
+    target: str,
+    everything: dict[str, dict[str, Record]],
+    options: BuildOptions,
+    problems: Problems,
+) -> None:
     line, col = record.mark(key)
     found = everything[kind].get(target)
     what = KIND_SINGULAR[kind]
@@ -128,9 +151,13 @@ def _check_reference(record: Record, key: str, kind: str, target: str,
         hint = f"did you mean '{near[0]}'?" if near else f"create content/{kind}/{target}.yaml or fix the id"
         problems.error(record.path, line, col, f"unknown {what} '{target}'; {hint}")
     elif found.draft and not record.draft and not options.drafts:
-        problems.error(record.path, line, col,
-                       f"refers to the draft {what} '{target}' ({found.path}), which would be a "
-                       "broken link; publish it (remove draft: true) or remove the reference")
+        problems.error(
+            record.path,
+            line,
+            col,
+            f"refers to the draft {what} '{target}' ({found.path}), which would be a "
+            "broken link; publish it (remove draft: true) or remove the reference",
+        )
 
 
 def _link(site: Site) -> None:
@@ -177,6 +204,9 @@ def _related(site: Site) -> None:
 def _provenance(site: Site, problems: Problems) -> None:
     for quote in site.records["quotes"].values():
         if "story" not in quote.values and "source" not in quote.values:
-            problems.warning(quote.path, quote.line, quote.col,
-                             "quote has no provenance; add story: or source: so readers can "
-                             "check it")
+            problems.warning(
+                quote.path,
+                quote.line,
+                quote.col,
+                "quote has no provenance; add story: or source: so readers can check it",
+            )

@@ -59,11 +59,32 @@ def discover(root: Path, problems: Problems) -> list[SourceFile]:
     if not content.is_dir():
         return found
     for entry in sorted(os.scandir(content), key=lambda e: e.name):
-        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            problems.error(
+                f"content/{entry.name}",
+                1,
+                1,
+                "folders under content/ may not be symlinks; move the folder here",
+            )
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            if entry.name.endswith(RECORD_SUFFIXES) and not is_editor_temp(entry.name):
+                problems.warning(
+                    f"content/{entry.name}",
+                    1,
+                    1,
+                    "record files go in a kind's folder, such as content/stories/; this one is ignored",
+                )
             continue
         if entry.name not in KINDS:
-            problems.warning(f"content/{entry.name}", 1, 1, f"'{entry.name}' is not a record kind "
-                             f"and is ignored; the kinds are {', '.join(KINDS)}")
+            problems.warning(
+                f"content/{entry.name}",
+                1,
+                1,
+                f"'{entry.name}' is not a record kind and is ignored; the kinds are {', '.join(KINDS)}",
+            )
             continue
         found.extend(_walk(root, Path(entry.path), entry.name, problems))
     return found
@@ -80,6 +101,9 @@ def _walk(root: Path, folder: Path, kind: str, problems: Problems) -> list[Sourc
             rel = path.relative_to(root).as_posix()
             if path.is_symlink():
                 problems.error(rel, 1, 1, "record files may not be symlinks; copy the file here")
+                continue
+            if not path.is_file():
+                problems.error(rel, 1, 1, "not a regular file; record files are plain text files")
                 continue
             files.append(SourceFile(kind, rel))
         for name in dirnames:
@@ -156,7 +180,9 @@ class Loader:
             if known is not None and known.stamp == stamp and stamp[0]:
                 fresh[source.relpath] = known
                 continue
-            data = (self.root / source.relpath).read_bytes()
+            data = self._read(source, problems)
+            if data is None:
+                continue
             key = content_key(source, data)
             self.changed.append(source.relpath)
             if key in by_key:
@@ -173,6 +199,18 @@ class Loader:
             records.extend(fresh[relpath].result.records)
             problems.extend(fresh[relpath].result.problems)
         return records, len(fresh)
+
+    def _read(self, source: SourceFile, problems: Problems) -> bytes | None:
+        try:
+            return (self.root / source.relpath).read_bytes()
+        except OSError as exc:  # deleted meanwhile, unreadable...
+            problems.error(
+                source.relpath,
+                1,
+                1,
+                f"cannot read the file ({exc.strerror or exc}); check that it exists and is readable",
+            )
+            return None
 
     def _stamp(self, source: SourceFile) -> tuple[int, int]:
         try:

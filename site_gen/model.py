@@ -70,7 +70,7 @@ class SiteConfig:
         rest = self.base_url.split("://", 1)[1]
         return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
 
-    def with_base_url(self, base_url: str | None) -> "SiteConfig":
+    def with_base_url(self, base_url: str | None) -> SiteConfig:
         if not base_url:
             return self
         from dataclasses import replace

@@ -30,8 +30,12 @@ def kind_schema(kind: Kind) -> dict[str, Any]:
 
 
 def site_schema() -> dict[str, Any]:
-    return {"$schema": DIALECT, "$id": f"site-gen/{__version__}/site.schema.json",
-            "title": "site-gen site.yaml", **object_schema(SITE_FIELDS, "The site's settings.")}
+    return {
+        "$schema": DIALECT,
+        "$id": f"site-gen/{__version__}/site.schema.json",
+        "title": "site-gen site.yaml",
+        **object_schema(SITE_FIELDS, "The site's settings."),
+    }
 
 
 def json_schema(kind: str | None = None) -> dict[str, Any]:

@@ -66,9 +66,14 @@ def as_of_date(text: str | None, config: SiteConfig | None) -> date:
         raise UsageError(f"--as-of: {exc}") from None
 
 
-def load_site(path: str | os.PathLike[str], *, as_of: str | date | None = None,
-              drafts: bool = False, base_url: str | None = None,
-              loader: Loader | None = None) -> LoadResult:
+def load_site(
+    path: str | os.PathLike[str],
+    *,
+    as_of: str | date | None = None,
+    drafts: bool = False,
+    base_url: str | None = None,
+    loader: Loader | None = None,
+) -> LoadResult:
     """Load, validate and link the site at `path`.
 
     Content problems are returned, never raised; a folder that is not a site

@@ -52,20 +52,26 @@ class FieldReader:
             if key in by_name:
                 continue
             near = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
-            hint = f"did you mean '{near[0]}'?" if near else (
-                f"{self.what} takes {', '.join(by_name)}; put your own data under extra:")
+            hint = (
+                f"did you mean '{near[0]}'?"
+                if near
+                else (f"{self.what} takes {', '.join(by_name)}; put your own data under extra:")
+            )
             self.error(key_node, f"unknown field '{prefix}{key}'; {hint}")
 
-    def _missing(self, node: YNode, by_name: dict[str, Field], given: Any,
-                 values: dict[str, Any], prefix: str) -> None:
+    def _missing(
+        self, node: YNode, by_name: dict[str, Field], given: Any, values: dict[str, Any], prefix: str
+    ) -> None:
         raw = {k: v for k, v in values.items()}
         for name, spec in by_name.items():
             needed = spec.required or (spec.required_if is not None and spec.required_if(raw))
             present = name in given and not given[name][1].null
             if needed and not present:
                 why = f" ({spec.required_note})" if spec.required_note else ""
-                self.error(node, f"missing required field '{prefix}{name}'{why}: "
-                                 f"add {name}: with {spec.type.describe}")
+                self.error(
+                    node,
+                    f"missing required field '{prefix}{name}'{why}: add {name}: with {spec.type.describe}",
+                )
 
     def _convert(self, spec: Field, node: YNode, key: str) -> Any:
         self.marks[key] = (node.line, node.col)
@@ -76,8 +82,10 @@ class FieldReader:
                 return self._mapping_list(spec.type, node, key)
             value = spec.type.convert(node)
         except FieldError as exc:
-            self.error(exc.node, f"'{key}' {exc.message}" if not exc.message.startswith("'")
-                       else f"{key}: {exc.message}")
+            self.error(
+                exc.node,
+                f"'{key}' {exc.message}" if not exc.message.startswith("'") else f"{key}: {exc.message}",
+            )
             return None
         self._item_marks(node, key)
         self._truncation(spec, node, key)
@@ -105,11 +113,20 @@ class FieldReader:
                 self.marks[f"{key}.{index}"] = (item.line, item.col)
 
     def _truncation(self, spec: Field, node: YNode, key: str) -> None:
-        if node.comment_follows and type(spec.type).__name__ in _PROSE:
-            self.problems.warning(
-                self.path, node.line, node.col,
-                f"'{key}' stops before ' #': YAML reads the rest of the line as a comment; "
-                "quote the value if the '#' belongs to it")
+        kind = spec.type.item if isinstance(spec.type, ListOf) else spec.type
+        if type(kind).__name__ not in _PROSE:
+            return
+        items = node.value if node.kind == "seq" else [node]
+        for index, item in enumerate(items):  # type: ignore[arg-type]
+            if item.comment_follows:
+                where = f"{key}.{index}" if node.kind == "seq" else key
+                self.problems.warning(
+                    self.path,
+                    item.line,
+                    item.col,
+                    f"'{where}' stops before ' #': YAML reads the rest of the line as a comment; "
+                    "quote the value if the '#' belongs to it",
+                )
 
 
 def read_records(kind: str, path: str, stem: str, root: YNode, problems: Problems) -> list[Record]:
@@ -121,22 +138,23 @@ def read_records(kind: str, path: str, stem: str, root: YNode, problems: Problem
         records = []
         for item in root.value:  # type: ignore[union-attr]
             if item.kind != "map":
-                problems.error(path, item.line, item.col,
-                               "each item of a record list must be a mapping of fields")
+                problems.error(
+                    path, item.line, item.col, "each item of a record list must be a mapping of fields"
+                )
                 continue
             record = _record(kind, path, item, problems, default_id=None)
             if record:
                 records.append(record)
         return records
-    problems.error(path, root.line, root.col,
-                   "a record file holds a mapping of fields, or a list of such mappings")
+    problems.error(
+        path, root.line, root.col, "a record file holds a mapping of fields, or a list of such mappings"
+    )
     return []
 
 
-def _record(kind: str, path: str, node: YNode, problems: Problems,
-            default_id: str | None) -> Record | None:
+def _record(kind: str, path: str, node: YNode, problems: Problems, default_id: str | None) -> Record | None:
     spec = KINDS[kind]
-    reader = FieldReader(path, problems, f"a {spec.singular}")
+    reader = FieldReader(path, problems, _article(spec.singular))
     values = reader.read(node, spec.fields)
     record_id = _record_id(path, node, values, default_id, problems)
     if record_id is None:
@@ -145,19 +163,30 @@ def _record(kind: str, path: str, node: YNode, problems: Problems,
     return Record(kind, record_id, values, path, node.line, node.col, reader.marks)
 
 
-def _record_id(path: str, node: YNode, values: dict[str, Any], default_id: str | None,
-               problems: Problems) -> str | None:
+def _article(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
+def _record_id(
+    path: str, node: YNode, values: dict[str, Any], default_id: str | None, problems: Problems
+) -> str | None:
     if "id" in values:
         return values["id"]
-    if "id" in node.value:  # given, but invalid: already reported
+    given = node.value.get("id")  # type: ignore[union-attr]
+    if given is not None and not given[1].null:  # given, but invalid: already reported
         return None
     if default_id is None:
-        problems.error(path, node.line, node.col,
-                       "a record in a list file needs an id: add id: with its slug")
+        problems.error(
+            path, node.line, node.col, "a record in a list file needs an id: add id: with its slug"
+        )
         return None
     problem = id_problem(default_id)
     if problem:
-        problems.error(path, 1, 1, f"the file name gives the id {problem}; rename the file "
-                                   "or set id:")
+        problems.error(
+            path,
+            node.line,
+            node.col,
+            f"the file name gives an invalid id: {problem}; rename the file or set id:",
+        )
         return None
     return default_id

@@ -8,6 +8,7 @@ the YAML library becomes a located `Problem`, never a traceback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Union
 
@@ -26,6 +27,14 @@ MAX_BYTES = 2 * 1024 * 1024
 
 _YAML = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_YAML}{t}" for t in ("str", "null", "bool", "int", "float", "timestamp")}
+# Characters YAML cannot hold (C0/C1 controls, DEL, non-characters) or reads
+# as line breaks inside a line (NEL, LINE and PARAGRAPH SEPARATOR); a file or
+# a value containing one is refused at the character's position.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+# Nesting needs one of these characters per level; below this many, the
+# composer's recursion is safe and the depth check can wait for conversion.
+_NESTING_CHARS = "[{-:?"
+_NESTING_SAFE = 2_000
 _HINTS = {
     "mapping values are not allowed": "quote values that contain ': '",
     "expected a single document in the stream": (
@@ -44,7 +53,7 @@ class YNode:
     """
 
     kind: str
-    value: Union[str, list["YNode"], dict[str, tuple["YNode", "YNode"]]]
+    value: Union[str, list[YNode], dict[str, tuple[YNode, YNode]]]
     line: int
     col: int
     plain: bool = False
@@ -68,18 +77,24 @@ def read_yaml(display_path: str, data: bytes) -> tuple[YNode | None, list[Proble
     text, where = _decode(data)
     if text is None:
         return fail(*where)
+    invisible = _INVISIBLE.search(text)
+    if invisible:
+        return fail(*_position(text, invisible.start()), _invisible(invisible.group()))
     try:
+        too_deep = _too_deep(text)
+        if too_deep:
+            return fail(*too_deep, f"values nested too deeply; at most {MAX_DEPTH} levels")
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         return fail(*_marked(exc, text))
     except yaml.reader.ReaderError as exc:
-        line, col = _position(text, exc.position)
-        return fail(line, col, f"invisible control character U+{exc.character:04X}; delete it")
+        line, col = _position(text, exc.position)  # LibYAML counts bytes: close enough
+        return fail(line, col, _invisible(chr(exc.character)))
     except yaml.YAMLError as exc:
         return fail(1, 1, f"not valid YAML: {exc}")
     except RecursionError:
         return fail(1, 1, f"values nested too deeply; at most {MAX_DEPTH} levels")
-    if node is None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == f"{_YAML}null"):
         return fail(1, 1, "file is empty; write a record (a mapping of fields) or delete the file")
     try:
         return _Converter(text).convert(node), []
@@ -87,11 +102,37 @@ def read_yaml(display_path: str, data: bytes) -> tuple[YNode | None, list[Proble
         return fail(abort.line, abort.col, abort.message)
 
 
+def _invisible(char: str, how: str = "") -> str:
+    return f"invisible control character U+{ord(char):04X}{how}; delete it"
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where nesting first passes MAX_DEPTH, checked on the event stream.
+
+    The composer recurses once per level (LibYAML's without any limit, which
+    crashes the process on a few hundred thousand '['), so a file that could
+    nest deeply is checked first by a pass that does not recurse.
+    """
+    if sum(text.count(c) for c in _NESTING_CHARS) < _NESTING_SAFE:
+        return None
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH + 1:  # the top-level value is not nested
+                return event.start_mark.line + 1, event.start_mark.column + 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 def _decode(data: bytes) -> tuple[str | None, tuple[int, int, str]]:
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return None, (1, 1, "file is UTF-16; re-save it as UTF-8")
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM is allowed and dropped
+        data = data[3:]
     try:
-        return data.decode("utf-8-sig"), (0, 0, "")
+        return data.decode("utf-8"), (0, 0, "")
     except UnicodeDecodeError as exc:
         head = data[: exc.start]
         line = head.count(b"\n") + 1
@@ -118,8 +159,9 @@ def _marked(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
-    head = text[:index]
-    return head.count("\n") + 1, index - (head.rfind("\n") + 1) + 1
+    """1-based line and column of `text[index]`, counting breaks as YAML does."""
+    head = text[:index].replace("\r\n", "\n").replace("\r", "\n")
+    return head.count("\n") + 1, len(head) - head.rfind("\n")
 
 
 class _Converter:
@@ -129,13 +171,17 @@ class _Converter:
         self.lines = text.splitlines()
         self.count = 0
         self.active: set[int] = set()
+        self.seen: set[int] = set()
+        self.aliased = False
 
     def convert(self, node: yaml.Node, depth: int = 0) -> YNode:
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         self.count += 1
+        if id(node) in self.seen:
+            self.aliased = True
+        self.seen.add(id(node))
         if self.count > MAX_VALUES:
-            raise _Abort(line, col, f"more than {MAX_VALUES:,} values once aliases are expanded; "
-                         "remove the aliases that repeat large parts")
+            raise _Abort(line, col, self._too_many())
         if depth > MAX_DEPTH:
             raise _Abort(line, col, f"values nested too deeply; at most {MAX_DEPTH} levels")
         if id(node) in self.active:
@@ -153,6 +199,14 @@ class _Converter:
         finally:
             self.active.discard(id(node))
 
+    def _too_many(self) -> str:
+        if self.aliased:
+            return (
+                f"more than {MAX_VALUES:,} values once aliases are expanded; "
+                "remove the aliases that repeat large parts"
+            )
+        return f"more than {MAX_VALUES:,} values in one file; split it into several files"
+
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, tuple[YNode, YNode]]:
         fields: dict[str, tuple[YNode, YNode]] = {}
         for key_node, value_node in node.value:
@@ -164,8 +218,9 @@ class _Converter:
             key = self._scalar(key_node, kline, kcol)
             if key.value in fields:
                 first = fields[key.value][0].line
-                raise _Abort(kline, kcol, f"duplicate key '{key.value}' (first at line {first}); "
-                             "keep one of them")
+                raise _Abort(
+                    kline, kcol, f"duplicate key '{key.value}' (first at line {first}); keep one of them"
+                )
             fields[str(key.value)] = (key, self.convert(value_node, depth + 1))
         return fields
 
@@ -176,6 +231,9 @@ class _Converter:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise _Abort(line, col, "invalid \\u escape (a lone surrogate); fix or remove it") from None
+        invisible = _INVISIBLE.search(value)
+        if invisible:  # written as an escape such as "\\0" or "\\e" in a quoted value
+            raise _Abort(line, col, _invisible(invisible.group(), " (written as an escape)"))
         plain = not node.style  # None (pure loader) or '' (LibYAML)
         null = plain and node.tag == f"{_YAML}null"
         result = YNode("scalar", value, line, col, plain=plain, null=null)

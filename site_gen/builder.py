@@ -1,0 +1,298 @@
+"""The build: load → validate → index → plan routes → render views → write.
+
+A `Builder` is kept alive by `serve` and used once by `build`/`publish`. It
+remembers, per output file, the fingerprint of everything the page showed
+(its view, template set and settings); a page whose fingerprint is unchanged
+is neither rendered nor written. The state persists in .site-gen-cache/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import Problem
+from .exports import EXPORTS, sitemap
+from .fields import KINDS, ListOf, Mapping, Markdown
+from .index import Site
+from .loader import Loader
+from .markup import MarkdownRenderer
+from .pages import PAGES
+from .render import TemplateProblem, make_environment, render_page, templates_fingerprint
+from .routes import Route, Urls, plan
+from .site import LoadResult, load_site
+from .views import ViewBuilder
+from .writer import FileState, check_output_dir, commit, digest_of, existing_files, stamp_of
+
+CACHE_DIR = ".site-gen-cache"
+CACHE_VERSION = f"{__version__}-1"
+MAX_TEMPLATE_PROBLEMS = 20
+
+
+@dataclass
+class BuildReport:
+    """What a build did: pages and files written and removed, problems, time."""
+
+    ok: bool
+    problems: list[Problem]
+    files: int = 0
+    pages: int = 0
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rendered: int = 0
+    seconds: float = 0.0
+    outputs: list[str] = field(default_factory=list)
+    changed_sources: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+
+class Builder:
+    """Builds one site into one output folder, as often as asked."""
+
+    def __init__(
+        self, root: Path, out: Path, *, drafts: bool = False, base_url: str | None = None, cache: bool = True
+    ) -> None:
+        self.root = root.resolve()
+        self.out = out.resolve()
+        self.drafts = drafts
+        self.base_url = base_url
+        self.loader = Loader(self.root)
+        self.markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
+        self.files: dict[str, FileState] = {}
+        self.cache_file = self._cache_file() if cache else None
+        self._restore()
+
+    # -- the pipeline -------------------------------------------------------
+
+    def build(self, as_of: str | date | None = None) -> BuildReport:
+        """Build the site; on any error the output folder is left as it was."""
+        started = time.perf_counter()
+        result = load_site(
+            self.root, as_of=as_of, drafts=self.drafts, base_url=self.base_url, loader=self.loader
+        )
+        if not result.ok:
+            return self._failed(result, started)
+        site = result.site
+        assert site is not None
+        check_output_dir(self.out, self.root, owned=bool(self.files))
+        produced, problems, rendered = self._produce(site)
+        if problems:
+            return self._failed(result, started, problems)
+        report = self._write(produced)
+        self._save()
+        report.problems = result.problems
+        report.files = result.files
+        report.rendered = rendered
+        report.pages = sum(1 for path in produced if path.endswith(".html") and path != "404.html")
+        report.outputs = sorted(produced)
+        report.changed_sources = result.changed
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _failed(self, result: LoadResult, started: float, extra: list[Problem] | None = None) -> BuildReport:
+        problems = sorted(set(result.problems + (extra or [])))
+        return BuildReport(
+            False,
+            problems,
+            result.files,
+            seconds=time.perf_counter() - started,
+            changed_sources=result.changed,
+        )
+
+    def _produce(self, site: Site) -> tuple[dict[str, tuple[str, bytes | None]], list[Problem], int]:
+        """Every output file: (fingerprint, bytes), bytes None when unchanged."""
+        urls = Urls(site)
+        routes = plan(site, urls)
+        renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
+        renderer.render_all(markdown_texts(site))
+        views = ViewBuilder(site, renderer, urls)
+        env = make_environment(self.root)
+        base = _hash(repr((CACHE_VERSION, templates_fingerprint(self.root), site.config, site.options)))
+        produced: dict[str, tuple[str, bytes | None]] = {}
+        problems: list[Problem] = []
+        rendered = 0
+        for route in routes:
+            try:
+                fingerprint, data = self._route(route, routes, views, env, base)
+            except TemplateProblem as exc:
+                if len(problems) < MAX_TEMPLATE_PROBLEMS and all(
+                    (p.path, p.line) != (exc.problem.path, exc.problem.line) for p in problems
+                ):
+                    problems.append(exc.problem)
+                continue
+            rendered += data is not None
+            produced[route.path] = (fingerprint, data)
+        for rel, data in static_files(self.root).items():
+            produced[rel] = (digest_of(data), data)
+        return produced, problems, rendered
+
+    def _route(
+        self, route: Route, routes: list[Route], views: ViewBuilder, env: Any, base: str
+    ) -> tuple[str, bytes | None]:
+        if route.view in PAGES:
+            template, context = PAGES[route.view](views, route.arg)
+            context["site"] = views.site_view
+            fingerprint = _hash_bytes(pickle.dumps((base, template, context), protocol=5))
+            if self._unchanged(route.path, fingerprint):
+                return fingerprint, None
+            text = render_page(env, self.root, template, context, route.url_path)
+            return fingerprint, text.encode("utf-8")
+        if route.view == "sitemap":
+            text = sitemap(views, [r for r in routes if r.is_page])
+        elif route.view in ("feed", "timeline_json"):
+            text = EXPORTS[route.view](views, route.arg)
+        else:
+            text = EXPORTS[route.view](views)
+        data = text.encode("utf-8")
+        return digest_of(data), data
+
+    def _unchanged(self, rel: str, fingerprint: str) -> bool:
+        known = self.files.get(rel)
+        return (
+            known is not None and known.fingerprint == fingerprint and stamp_of(self.out / rel) == known.stamp
+        )
+
+    def _write(self, produced: dict[str, tuple[str, bytes | None]]) -> BuildReport:
+        changed = {}
+        for rel, (_, data) in produced.items():
+            if data is None:
+                continue
+            known = self.files.get(rel)
+            if known and known.digest == digest_of(data) and stamp_of(self.out / rel) == known.stamp:
+                continue
+            if not known and _same_bytes(self.out / rel, data):
+                continue
+            changed[rel] = data
+        before = set(self.files) if self.files else existing_files(self.out) if self.out.is_dir() else set()
+        remove = {rel for rel in before if rel not in produced}
+        result = commit(self.out, changed, remove)
+        self._remember(produced)
+        return BuildReport(True, [], written=result.written, removed=result.removed)
+
+    def _remember(self, produced: dict[str, tuple[str, bytes | None]]) -> None:
+        files = {}
+        for rel, (fingerprint, data) in produced.items():
+            stamp = stamp_of(self.out / rel)
+            if stamp is None:
+                continue
+            if data is None and rel in self.files:
+                files[rel] = FileState(fingerprint, self.files[rel].digest, stamp)
+            elif data is not None:
+                files[rel] = FileState(fingerprint, digest_of(data), stamp)
+        self.files = files
+
+    # -- the persistent cache -----------------------------------------------
+
+    def _cache_file(self) -> Path:
+        key = _hash(f"{self.out}\0{self.drafts}\0{self.base_url}")[:16]
+        return self.root / CACHE_DIR / f"build-{key}.pickle"
+
+    def _restore(self) -> None:
+        if self.cache_file is None or not self.cache_file.is_file():
+            return
+        try:
+            with open(self.cache_file, "rb") as handle:
+                state = pickle.load(handle)
+            if state.get("version") != CACHE_VERSION:
+                return
+            self.loader.restore(state["records"])
+            self.markdown = state["markdown"]
+            self.files = state["files"]
+        except Exception:  # a damaged cache is only a slower build
+            self.loader.known, self.files = {}, {}
+
+    def _save(self) -> None:
+        if self.cache_file is None:
+            return
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.cache_file.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# site-gen's build cache: safe to delete at any time\n*\n")
+        state = {
+            "version": CACHE_VERSION,
+            "records": self.loader.state(),
+            "markdown": self.markdown,
+            "files": self.files,
+        }
+        temp = self.cache_file.with_suffix(f".tmp-{os.getpid()}")
+        with open(temp, "wb") as handle:
+            pickle.dump(state, handle, protocol=5)
+        os.replace(temp, self.cache_file)
+
+
+def markdown_texts(site: Site) -> list[str]:
+    """Every Markdown text in the published records (to render ahead, in parallel)."""
+    texts = []
+    for kind, spec in KINDS.items():
+        prose = [f.name for f in spec.fields if isinstance(f.type, Markdown)]
+        nested = [
+            f.name for f in spec.fields if isinstance(f.type, ListOf) and isinstance(f.type.item, Mapping)
+        ]
+        for record in site.records[kind].values():
+            texts.extend(record.values[name] for name in prose if record.values.get(name))
+            for name in nested:
+                texts.extend(item["text"] for item in record.values.get(name, []) if item.get("text"))
+    return texts
+
+
+def static_files(root: Path) -> dict[str, bytes]:
+    """The theme's static files overridden by the site's own static/ folder."""
+    from .render import theme_dir
+
+    files: dict[str, bytes] = {}
+    for folder in (theme_dir() / "static", root / "templates" / "static", root / "static"):
+        if not folder.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                path = Path(dirpath, name)
+                if name.startswith(".") or path.is_symlink():
+                    continue
+                files["static/" + path.relative_to(folder).as_posix()] = path.read_bytes()
+    return files
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _hash(text: str) -> str:
+    return _hash_bytes(text.encode())
+
+
+def _hash_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def build_site(
+    root: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    as_of: str | date | None = None,
+    drafts: bool = False,
+    base_url: str | None = None,
+) -> BuildReport:
+    """Build the site at `root` into `out` (default: root/output)."""
+    from .site import site_root
+
+    site_dir = site_root(root)
+    target = Path(out) if out else site_dir / "output"
+    return Builder(site_dir, target, drafts=drafts, base_url=base_url).build(as_of)

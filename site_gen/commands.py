@@ -1,0 +1,33 @@
+"""The command handlers behind `site-gen build|serve|new|init|publish`.
+
+Each parses nothing and decides nothing: it calls the library and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .cli import print_problems, summary_line
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .builder import Builder
+    from .site import as_of_date
+
+    out = Path(args.out) if args.out else Path(args.site) / "output"
+    builder = Builder(Path(args.site), out, drafts=args.drafts, base_url=args.base_url)
+    as_of = as_of_date(args.as_of, None) if args.as_of else None
+    report = builder.build(as_of)
+    print_problems(report.problems)
+    if not report.ok:
+        print(summary_line(report.problems, report.files), file=sys.stderr)
+        print("build failed; the previous output was left as it was", file=sys.stderr)
+        return 1
+    print(
+        f"built {report.pages} pages in {report.seconds:.2f} s "
+        f"({len(report.written)} files written, {len(report.removed)} removed) into {out}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,127 @@
+"""Markdown fields to safe HTML: Python-Markdown, then the nh3 sanitizer.
+
+Safety never rests on Markdown options: whatever Python-Markdown emits is
+cleaned by nh3 against an allow-list of tags, attributes and URL schemes.
+Results are cached by text, so a rebuild renders only new or changed prose.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import markdown
+import nh3
+
+URL_SCHEMES = {"http", "https", "mailto"}
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "hr",
+    "a",
+    "em",
+    "strong",
+    "b",
+    "i",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "del",
+    "sup",
+    "sub",
+    "abbr",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+}
+_COMMENT = re.compile(r"<!--.*?(-->|\Z)", re.DOTALL)
+_HEADING = re.compile(r"<(/?)h1>")
+
+
+class MarkdownRenderer:
+    """Renders and sanitizes Markdown, remembering every result by its text."""
+
+    def __init__(self, allow_html: bool = False, cache: dict[str, str] | None = None) -> None:
+        self.allow_html = allow_html
+        self.cache: dict[str, str] = cache if cache is not None else {}
+        self._md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+        if not allow_html:
+            # Raw HTML becomes visible text; the sanitizer still runs below.
+            self._md.preprocessors.deregister("html_block")
+            self._md.inlinePatterns.deregister("html")
+
+    def render(self, text: str) -> str:
+        """Sanitized HTML for one Markdown text."""
+        cached = self.cache.get(text)
+        if cached is None:
+            cached = self.cache[text] = render_markdown(self._md, text)
+        return cached
+
+    def render_all(self, texts: Iterable[str]) -> None:
+        """Fill the cache for many texts (in worker processes when many are new)."""
+        missing = sorted({t for t in texts if t not in self.cache})
+        if len(missing) < 500:
+            for text in missing:
+                self.render(text)
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = max(100, len(missing) // 8)
+        chunks = [missing[i : i + size] for i in range(0, len(missing), size)]
+        with ProcessPoolExecutor() as pool:
+            for chunk, rendered in zip(
+                chunks, pool.map(_render_chunk, chunks, [self.allow_html] * len(chunks))
+            ):
+                self.cache.update(zip(chunk, rendered))
+
+
+def _render_chunk(texts: list[str], allow_html: bool) -> list[str]:
+    renderer = MarkdownRenderer(allow_html)
+    return [renderer.render(text) for text in texts]
+
+
+def render_markdown(md: markdown.Markdown, text: str) -> str:
+    # Comments are editors' private notes: removed before Markdown sees them.
+    source = _COMMENT.sub("", text)
+    html = md.reset().convert(source)
+    # A page has one h1 (its title); headings in prose start at h2.
+    html = _HEADING.sub(r"<\1h2>", html)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def safe_url(url: str) -> str | None:
+    """`url` when it is http(s), mailto or relative; None for anything else."""
+    value = url.strip()
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", value)
+    if scheme and scheme.group(1).lower() not in URL_SCHEMES:
+        return None
+    if re.search(r"[\x00-\x20]", value):
+        return None
+    return value

@@ -1,0 +1,401 @@
+"""One function per page kind: the template to use and the views it gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .index import TOPICAL
+from .model import Record
+from .views import Entry, Link, QuestionView, ViewBuilder, recent_window, within
+
+Context = dict[str, Any]
+LATEST = 3
+RECENT_QUOTES = 5
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    topic: Link
+    status: str
+    summary: Any
+    latest: tuple[Entry, ...]
+    changed: tuple[Entry, ...]
+    open_questions: int
+    last_date: str | None
+
+
+@dataclass(frozen=True)
+class Next:
+    """A 'what's next' item: an upcoming deadline or scheduled event."""
+
+    kind: str
+    date_shown: str
+    machine: str
+    title: str
+    path: str
+    topics: tuple[Link, ...]
+
+
+def question_order(vb: ViewBuilder, questions: list[Record]) -> list[QuestionView]:
+    """Overdue first, then by deadline (none last), then by when raised."""
+    tz = vb.tz
+
+    def key(record: Record) -> tuple[Any, ...]:
+        deadline = record.values.get("deadline")
+        when = deadline.sort_key(tz) if deadline else (float("inf"), 0)
+        return (not vb.site.is_overdue(record), when, vb.site.sort_key(record))
+
+    return [vb.question(q) for q in sorted(questions, key=key)]
+
+
+def open_questions(vb: ViewBuilder, records: list[Record]) -> list[QuestionView]:
+    return question_order(vb, [q for q in records if q.values["status"] == "open"])
+
+
+def whats_next(vb: ViewBuilder, records: list[Record]) -> tuple[Next, ...]:
+    """Upcoming deadlines and scheduled events from the as-of date on, nearest first."""
+    site, as_of, items = vb.site, vb.site.options.as_of, []
+    for record in records:
+        if record.kind == "questions" and record.values["status"] == "open":
+            deadline = record.values.get("deadline")
+            if deadline and deadline.last_day(vb.tz) >= as_of:
+                items.append(
+                    (
+                        site.sort_key(record, deadline),
+                        Next(
+                            "deadline",
+                            deadline.display(vb.tz),
+                            deadline.machine(),
+                            record.values["question"],
+                            f"questions/{record.id}/",
+                            vb.topic_links(record),
+                        ),
+                    )
+                )
+        elif record.kind == "events" and record.values["date"].last_day(vb.tz) >= as_of:
+            when = record.values["date"]
+            items.append(
+                (
+                    site.sort_key(record),
+                    Next(
+                        "event",
+                        vb.shown_date(record),
+                        when.machine(),
+                        record.values["title"],
+                        vb.urls.record("events", record.id),
+                        vb.topic_links(record),
+                    ),
+                )
+            )
+    return tuple(item for _, item in sorted(items, key=lambda pair: pair[0]))
+
+
+def changed_entries(vb: ViewBuilder, records: list[Record]) -> tuple[Entry, ...]:
+    """What moved in the recent window, newest first: new, updated, corrected, answered."""
+    start, end = recent_window(vb.site)
+    found = []
+    for record in records:
+        for key, entry in vb.entries(record):
+            if entry.kind != "question-deadline" and within(vb.site, _parse(entry), start, end):
+                found.append((key, entry))
+        found.extend(_revisions(vb, record, start, end))
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return tuple(entry for _, entry in found)
+
+
+def _revisions(vb: ViewBuilder, record: Record, start: Any, end: Any) -> list[tuple[Any, Entry]]:
+    if record.kind != "stories":
+        return []
+    revisions = []
+    updated = record.values.get("updated")
+    if updated and within(vb.site, updated, start, end):
+        revisions.append((updated, "Updated", None))
+    for correction in record.values.get("corrections", []):
+        if within(vb.site, correction["date"], start, end):
+            revisions.append((correction["date"], "Corrected", vb.markdown(correction["text"])))
+    return [
+        (
+            vb.site.sort_key(record, when),
+            Entry(
+                "story",
+                label,
+                f"story-{record.id}",
+                vb.date(when),
+                when.display(vb.tz),
+                record.values["title"],
+                f"stories/{record.id}/",
+                summary,
+                vb.topic_links(record),
+                record.draft,
+                when.month_key(vb.tz),
+                note=label,
+            ),
+        )
+        for when, label, summary in revisions
+    ]
+
+
+def _parse(entry: Entry) -> Any:
+    from .dates import parse_date
+
+    return parse_date(entry.date.written)
+
+
+def topic_records(vb: ViewBuilder, topic_id: str) -> list[Record]:
+    return [r for kind in TOPICAL for r in vb.site.topic_records(topic_id, kind)]
+
+
+def latest(vb: ViewBuilder, records: list[Record], count: int = LATEST) -> tuple[Entry, ...]:
+    """The newest stories and events up to the as-of date."""
+    as_of = vb.site.options.as_of
+    past = [
+        r for r in records if r.kind in ("stories", "events") and r.values["date"].first_day(vb.tz) <= as_of
+    ]
+    past.sort(key=vb.site.sort_key, reverse=True)
+    return tuple(entry for r in past[:count] for _, entry in vb.entries(r))
+
+
+# -- pages ------------------------------------------------------------------
+
+
+def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    site = vb.site
+    active = [t for t in site.all("topics") if t.values["status"] == "active"]
+    everything = [r for kind in TOPICAL for r in site.all(kind)]
+    summaries = tuple(_topic_summary(vb, t) for t in active)
+    quotes = sorted(site.all("quotes"), key=site.sort_key, reverse=True)[:RECENT_QUOTES]
+    start, end = recent_window(site)
+    return "home.html", {
+        "page": vb.page("", site.config.title, "home"),
+        "changed": changed_entries(vb, everything),
+        "window": (vb.day(start), vb.day(end)),
+        "recent_days": site.config.recent_days,
+        "topics": summaries,
+        "open_questions": tuple(open_questions(vb, site.all("questions"))),
+        "next": whats_next(vb, everything),
+        "quotes": tuple(vb.quote(q) for q in quotes),
+    }
+
+
+def _topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
+    records = topic_records(vb, topic.id)
+    dated = [r for r in records if r.date and r.date.first_day(vb.tz) <= vb.site.options.as_of]
+    last = max(dated, key=vb.site.sort_key) if dated else None
+    return TopicSummary(
+        vb.link(topic),
+        topic.values["status"],
+        vb.markdown(topic.values["summary"]),
+        latest(vb, records),
+        changed_entries(vb, records),
+        sum(1 for r in records if r.kind == "questions" and r.values["status"] == "open"),
+        last.date.display(vb.tz) if last and last.date else None,
+    )
+
+
+def topics(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    groups = {status: [] for status in ("active", "dormant", "closed")}  # type: dict[str, list[Any]]
+    for topic in vb.site.all("topics"):
+        groups[topic.values["status"]].append(_topic_summary(vb, topic))
+    crumbs = (Link("topics/", "Topics"),)
+    return "topics.html", {
+        "page": vb.page("topics/", "Topics", "topics", crumbs=crumbs),
+        "groups": tuple((k, tuple(v)) for k, v in groups.items() if v),
+    }
+
+
+def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
+    site, record = vb.site, vb.site.records["topics"][topic_id]
+    records = topic_records(vb, topic_id)
+    questions = [r for r in records if r.kind == "questions"]
+    answered = question_order(vb, [q for q in questions if q.values["status"] == "answered"])
+    dropped = question_order(vb, [q for q in questions if q.values["status"] == "dropped"])
+    v = record.values
+    title = v["title"]
+    return "topic.html", {
+        "page": vb.page(
+            f"topics/{topic_id}/",
+            title,
+            "topic",
+            _plain(vb, v["summary"]),
+            (Link("topics/", "Topics"), Link(f"topics/{topic_id}/", title)),
+            record.draft,
+        ),
+        "topic": {
+            "id": topic_id,
+            "title": title,
+            "status": v["status"],
+            "summary": vb.markdown(v["summary"]),
+            "started": vb.date(v["started"]) if v.get("started") else None,
+            "tags": tuple(v.get("tags", [])),
+            "related": tuple(vb.link(site.records["topics"][t]) for t in site.related.get(topic_id, [])),
+            "feed": f"topics/{topic_id}/feed.xml",
+            "timeline_json": f"topics/{topic_id}/timeline.json",
+        },
+        "known": tuple(answered),
+        "latest": latest(vb, records),
+        "unknown": tuple(open_questions(vb, questions)),
+        "dropped": tuple(dropped),
+        "next": whats_next(vb, records),
+        "timeline": vb.timeline(records),
+        "quotes": tuple(
+            vb.quote(q)
+            for q in sorted((r for r in records if r.kind == "quotes"), key=site.sort_key, reverse=True)
+        ),
+    }
+
+
+def timeline(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    years = vb.urls.timeline_years
+    year = int(arg) if arg else (years[0] if years else None)
+    path = vb.urls.archive("timeline", year) if year else "timeline/"
+    everything = [r for kind in TOPICAL for r in vb.site.all(kind)]
+    title = "Timeline" if not arg else f"Timeline: {arg}"
+    crumbs = (Link("timeline/", "Timeline"),) + ((Link(path, arg),) if arg else ())
+    return "timeline.html", {
+        "page": vb.page(path, title, "timeline", crumbs=crumbs),
+        "year": year,
+        "years": tuple(Link(vb.urls.archive("timeline", y), str(y)) for y in years),
+        "timeline": vb.timeline(everything, year) if year else (),
+    }
+
+
+def questions(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    records = vb.site.all("questions")
+    by_status = {s: [q for q in records if q.values["status"] == s] for s in ("open", "answered", "dropped")}
+    return "questions.html", {
+        "page": vb.page("questions/", "Questions", "questions", crumbs=(Link("questions/", "Questions"),)),
+        "open": tuple(question_order(vb, by_status["open"])),
+        "answered": tuple(question_order(vb, by_status["answered"])),
+        "dropped": tuple(question_order(vb, by_status["dropped"])),
+    }
+
+
+def question(vb: ViewBuilder, question_id: str) -> tuple[str, Context]:
+    record = vb.site.records["questions"][question_id]
+    view = vb.question(record)
+    crumbs = (Link("questions/", "Questions"), Link(view.path, _short(view.question)))
+    return "question.html", {
+        "page": vb.page(view.path, view.question, "question", crumbs=crumbs, draft=record.draft),
+        "question": view,
+    }
+
+
+def story(vb: ViewBuilder, story_id: str) -> tuple[str, Context]:
+    site, record = vb.site, vb.site.records["stories"][story_id]
+    v = record.values
+    card = vb.story_card(record)
+    return "story.html", {
+        "page": vb.page(
+            card.path,
+            v["title"],
+            "story",
+            _plain(vb, v["summary"]),
+            (*card.topics[:1], Link(card.path, _short(v["title"]))),
+            record.draft,
+        ),
+        "story": card,
+        "body": vb.markdown(v.get("body")),
+        "source": vb.source(v.get("source")),
+        "people": vb.refs("people", v.get("people")),
+        "tags": tuple(v.get("tags", [])),
+        "updated": vb.date(v["updated"]) if v.get("updated") else None,
+        "corrections": tuple(_corrections(vb, record)),
+        "quotes": tuple(vb.quote(q) for q in site.linked(record, "quotes")),
+        "questions": tuple(vb.question(q) for q in site.linked(record, "questions")),
+        "events": tuple(vb.link(e) for e in site.linked(record, "events")),
+    }
+
+
+def _corrections(vb: ViewBuilder, record: Record) -> list[Any]:
+    from .views import Correction
+
+    return [
+        Correction(vb.date(c["date"]), vb.markdown(c["text"]))  # type: ignore[arg-type]
+        for c in record.values.get("corrections", [])
+    ]
+
+
+def people(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    persons = sorted(vb.site.all("people"), key=lambda p: (p.values["name"].casefold(), p.id))
+    cards = tuple(
+        (vb.link(p), p.values.get("role"), p.values.get("org"), len(vb.site.linked(p, "quotes")))
+        for p in persons
+    )
+    return "people.html", {
+        "page": vb.page("people/", "People", "people", crumbs=(Link("people/", "People"),)),
+        "people": cards,
+    }
+
+
+def person(vb: ViewBuilder, person_id: str) -> tuple[str, Context]:
+    record = vb.site.records["people"][person_id]
+    v = record.values
+    path = f"people/{person_id}/"
+    quotes = sorted(vb.site.linked(record, "quotes"), key=vb.site.sort_key, reverse=True)
+    return "person.html", {
+        "page": vb.page(
+            path,
+            v["name"],
+            "person",
+            crumbs=(Link("people/", "People"), Link(path, v["name"])),
+            draft=record.draft,
+        ),
+        "person": {
+            "id": person_id,
+            "name": v["name"],
+            "role": v.get("role"),
+            "org": v.get("org"),
+            "url": v.get("url"),
+        },
+        "quotes": tuple(vb.quote(q) for q in quotes),
+        "stories": tuple(vb.story_card(s) for s in vb.site.linked(record, "stories")),
+    }
+
+
+def quotes(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    years = vb.urls.quote_years
+    year = int(arg) if arg else (years[0] if years else None)
+    path = vb.urls.archive("quotes", year) if year else "quotes/"
+    tz = vb.tz
+    chosen = [q for q in vb.site.all("quotes") if q.values["date"].start(tz).astimezone(tz).year == year]
+    title = "Quotes" if not arg else f"Quotes: {arg}"
+    crumbs = (Link("quotes/", "Quotes"),) + ((Link(path, arg),) if arg else ())
+    return "quotes.html", {
+        "page": vb.page(path, title, "quotes", crumbs=crumbs),
+        "year": year,
+        "years": tuple(Link(vb.urls.archive("quotes", y), str(y)) for y in years),
+        "quotes": tuple(vb.quote(q) for q in sorted(chosen, key=vb.site.sort_key, reverse=True)),
+    }
+
+
+def not_found(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    return "404.html", {"page": vb.page("404.html", "Page not found", "not_found")}
+
+
+def _plain(vb: ViewBuilder, markdown_text: str) -> str:
+    import re
+    from html import unescape
+
+    text = unescape(re.sub(r"<[^>]+>", "", vb.md.render(markdown_text)))
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:197].rsplit(" ", 1)[0] + "…"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+PAGES: dict[str, Callable[[ViewBuilder, str], tuple[str, Context]]] = {
+    "home": home,
+    "topics": topics,
+    "topic": topic,
+    "timeline": timeline,
+    "questions": questions,
+    "question": question,
+    "story": story,
+    "people": people,
+    "person": person,
+    "quotes": quotes,
+    "not_found": not_found,
+}

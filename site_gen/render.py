@@ -1,0 +1,141 @@
+"""Jinja: the template environment and turning a view into a page.
+
+Autoescape is on for every template whatever its name, and undefined names
+are errors, so a misspelt variable fails the build instead of vanishing.
+A site's templates/ folder overrides the default theme file by file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import traceback
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import pass_context
+
+from .errors import Problem, SiteGenError
+
+
+def theme_dir() -> Path:
+    """The default theme shipped with site-gen."""
+    try:
+        from importlib.resources import files
+
+        found = Path(str(files("site_gen.theme")))
+        if (found / "base.html").is_file():
+            return found
+    except (ImportError, ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def template_dirs(root: Path) -> list[Path]:
+    own = root / "templates"
+    theme = theme_dir()
+    dirs = [own] if own.is_dir() and own.resolve() != theme.resolve() else []
+    return dirs + [theme]
+
+
+def relative_url(from_path: str, target: str) -> str:
+    """A link from the page at `from_path` ("topics/x/") to `target` ("stories/y/#a")."""
+    target_path, hash_, fragment = target.partition("#")
+    base = from_path if from_path.endswith("/") or not from_path else posixpath.dirname(from_path)
+    rel = posixpath.relpath("/" + target_path, "/" + base.rstrip("/"))
+    if (target_path.endswith("/") or not target_path) and not rel.endswith("/"):
+        rel += "/"
+    if rel == "./" or rel == "":
+        rel = "./"
+    return rel + hash_ + fragment
+
+
+@pass_context
+def _url(context: Any, target: str) -> str:
+    page = context["page"]
+    if page.path == "404.html":  # served at any missing URL: absolute paths only
+        return context["site"].base_path + target
+    return relative_url(page.path, target)
+
+
+def make_environment(root: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(root)]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=True,
+    )
+    env.filters["url"] = _url
+    return env
+
+
+def templates_fingerprint(root: Path) -> str:
+    """One hash of every template file that could be used (v1 dependency rule)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for folder in template_dirs(root):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class TemplateProblem(SiteGenError):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def render_page(
+    env: jinja2.Environment, root: Path, template: str, context: dict[str, Any], page_path: str
+) -> str:
+    """Render one page; a template error becomes a located TemplateProblem."""
+    try:
+        return env.get_template(template).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(
+            Problem(
+                _display(root, exc.filename, exc.name),
+                exc.lineno or 1,
+                1,
+                "error",
+                f"template syntax: {exc.message}",
+            )
+        ) from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateProblem(
+            Problem(
+                "templates/" + template,
+                1,
+                1,
+                "error",
+                f"template '{exc.name}' not found (rendering {page_path})",
+            )
+        ) from None
+    except Exception as exc:  # a template's runtime error, located by its frame
+        filename, line = _template_frame(exc)
+        message = f"{type(exc).__name__}: {exc} (rendering {page_path})"
+        raise TemplateProblem(
+            Problem(_display(root, filename, template), line, 1, "error", message)
+        ) from None
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int]:
+    found: tuple[str | None, int] = (None, 1)
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.endswith((".html", ".xml", ".txt")):
+            found = (frame.filename, frame.lineno or 1)
+    return found
+
+
+def _display(root: Path, filename: str | None, name: str | None) -> str:
+    if filename:
+        path = Path(filename)
+        try:
+            return path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return f"(theme)/{path.name}"
+    return f"templates/{name}"

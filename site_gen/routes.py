@@ -1,0 +1,103 @@
+"""Plan every output file: the only place paths and URLs are decided."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .index import Site
+from .model import Record
+
+
+@dataclass(frozen=True)
+class Route:
+    """One output file: where it goes and which view fills it.
+
+    `path` is relative to the output folder ("topics/x/index.html");
+    `view` names a function in views.VIEWS and `arg` is its record id or year.
+    """
+
+    path: str
+    view: str
+    arg: str = ""
+
+    @property
+    def is_page(self) -> bool:
+        return self.path.endswith("index.html")
+
+    @property
+    def url_path(self) -> str:
+        """The path a browser asks for ("topics/x/"), relative to the site root."""
+        return self.path[: -len("index.html")] if self.is_page else self.path
+
+
+def page_path(kind: str, record_id: str = "") -> str:
+    """The site-relative URL path of a record's page (or a kind's list)."""
+    return f"{kind}/{record_id}/" if record_id else f"{kind}/"
+
+
+def year_of(site: Site, record: Record) -> int:
+    tz = site.config.tz
+    return record.date.start(tz).astimezone(tz).year  # type: ignore[union-attr]
+
+
+class Urls:
+    """Where every record is shown, computed once per build."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.quote_years = sorted({year_of(site, q) for q in site.all("quotes")}, reverse=True)
+        tz = site.config.tz
+        self.timeline_years = sorted(
+            {
+                when.start(tz).astimezone(tz).year
+                for kind in TIMELINE_KINDS
+                for record in site.all(kind)
+                for _, when in site.timeline_points(record)
+            },
+            reverse=True,
+        )
+
+    def archive(self, kind: str, year: int) -> str:
+        """The archive page of `year`: the newest year is the list page itself."""
+        years = self.quote_years if kind == "quotes" else self.timeline_years
+        return f"{kind}/" if not years or year == years[0] else f"{kind}/{year}/"
+
+    def record(self, kind: str, record_id: str) -> str:
+        """The URL path (relative to the site root) where a record is shown."""
+        if kind == "events":
+            event = self.site.records["events"][record_id]
+            topics = self.site.topics_of.get(("events", record_id)) or event.values["topics"]
+            return f"topics/{topics[0]}/#event-{record_id}"
+        if kind == "quotes":
+            quote = self.site.records["quotes"][record_id]
+            return f"{self.archive('quotes', year_of(self.site, quote))}#quote-{record_id}"
+        return page_path(kind, record_id)
+
+
+TIMELINE_KINDS = ("stories", "events", "quotes", "questions")
+
+
+def plan(site: Site, urls: Urls) -> list[Route]:
+    """Every file the site is made of, in a stable order."""
+    routes = [
+        Route("index.html", "home"),
+        Route("topics/index.html", "topics"),
+        Route("timeline/index.html", "timeline"),
+        Route("questions/index.html", "questions"),
+        Route("people/index.html", "people"),
+        Route("quotes/index.html", "quotes"),
+        Route("404.html", "not_found"),
+        Route("feed.xml", "feed"),
+        Route("sitemap.xml", "sitemap"),
+        Route("robots.txt", "robots"),
+        Route("data/briefing.json", "briefing_json"),
+    ]
+    routes += [Route(f"timeline/{y}/index.html", "timeline", str(y)) for y in urls.timeline_years[1:]]
+    routes += [Route(f"quotes/{y}/index.html", "quotes", str(y)) for y in urls.quote_years[1:]]
+    for topic_id in site.records["topics"]:
+        routes.append(Route(f"topics/{topic_id}/index.html", "topic", topic_id))
+        routes.append(Route(f"topics/{topic_id}/feed.xml", "feed", topic_id))
+        routes.append(Route(f"topics/{topic_id}/timeline.json", "timeline_json", topic_id))
+    for kind, view in (("stories", "story"), ("questions", "question"), ("people", "person")):
+        routes += [Route(f"{kind}/{rid}/index.html", view, rid) for rid in site.records[kind]]
+    return routes

@@ -1,0 +1,398 @@
+"""View objects: exactly what each template may see, built from the model.
+
+Templates never receive records or the index. Every view is a plain frozen
+dataclass of text, numbers and other views; Markdown arrives as sanitized
+HTML (`Markup`). Because a page's view holds all it shows, its fingerprint
+decides whether the page must be rendered again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from markupsafe import Markup
+
+from .dates import PartialDate
+from .index import Site
+from .markup import MarkdownRenderer, safe_url
+from .model import Record
+from .routes import Urls
+
+KIND_LABELS = {
+    "story": "Story",
+    "event": "Event",
+    "quote": "Quote",
+    "question-raised": "Question raised",
+    "question-deadline": "Deadline",
+    "question-answered": "Answered",
+}
+
+
+@dataclass(frozen=True)
+class Link:
+    path: str
+    label: str
+
+
+@dataclass(frozen=True)
+class DateView:
+    written: str
+    shown: str
+    machine: str
+    iso: str
+    approximate: bool = False
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    url: str | None = None
+    author: str | None = None
+    via: str | None = None
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    id: str
+    anchor: str
+    text: str
+    speaker: Link
+    speaker_role: str | None
+    date: DateView
+    date_shown: str
+    context: str | None
+    source: Source | None
+    story: Link | None
+    topics: tuple[Link, ...]
+    draft: bool
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    id: str
+    path: str
+    question: str
+    status: str
+    overdue: bool
+    raised: DateView
+    deadline: DateView | None
+    answered: DateView | None
+    answer: Markup | None
+    why_it_matters: Markup | None
+    resolution_criteria: Markup | None
+    topics: tuple[Link, ...]
+    stories: tuple[Link, ...]
+    draft: bool
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One timeline entry (or a 'what changed' / 'what's next' item)."""
+
+    kind: str
+    label: str
+    anchor: str
+    date: DateView
+    date_shown: str
+    title: str
+    path: str
+    summary: Markup | None
+    topics: tuple[Link, ...]
+    draft: bool
+    month: tuple[int, int] = (0, 0)
+    quote: QuoteView | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class MonthGroup:
+    heading: str
+    machine: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Correction:
+    date: DateView
+    text: Markup
+
+
+@dataclass(frozen=True)
+class StoryCard:
+    id: str
+    path: str
+    title: str
+    date: DateView
+    date_shown: str
+    summary: Markup
+    topics: tuple[Link, ...]
+    draft: bool
+
+
+@dataclass(frozen=True)
+class SiteView:
+    title: str
+    description: str | None
+    language: str
+    base_url: str
+    base_path: str
+    as_of: DateView
+    nav: tuple[Link, ...]
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    path: str
+    title: str
+    description: str
+    kind: str
+    canonical: str
+    breadcrumbs: tuple[Link, ...]
+    draft: bool = False
+    structured: dict[str, Any] = field(default_factory=dict)
+
+
+NAV = (
+    Link("", "Briefing"),
+    Link("topics/", "Topics"),
+    Link("timeline/", "Timeline"),
+    Link("questions/", "Questions"),
+    Link("people/", "People"),
+    Link("quotes/", "Quotes"),
+)
+
+
+class ViewBuilder:
+    """Builds views for one build; caches per-record views within it."""
+
+    def __init__(self, site: Site, markdown: MarkdownRenderer, urls: Urls) -> None:
+        self.site = site
+        self.md = markdown
+        self.urls = urls
+        self.tz = site.config.tz
+        self._quotes: dict[str, QuoteView] = {}
+        self._questions: dict[str, QuestionView] = {}
+        self.site_view = self._site_view()
+
+    # -- small pieces -------------------------------------------------------
+
+    def date(self, when: PartialDate) -> DateView:
+        return DateView(
+            when.text, when.display(self.tz), when.machine(), when.iso(self.tz), when.qualifier == "~"
+        )
+
+    def day(self, when: date) -> DateView:
+        return self.date(PartialDate(when.isoformat(), "day", when.year, when.month, when.day))
+
+    def markdown(self, text: str | None) -> Markup | None:
+        return Markup(self.md.render(text)) if text else None
+
+    def link(self, record: Record) -> Link:
+        return Link(self.urls.record(record.kind, record.id), self.site.label(record))
+
+    def topic_links(self, record: Record) -> tuple[Link, ...]:
+        return tuple(self.link(t) for t in self.site.record_topics(record))
+
+    def refs(self, kind: str, ids: list[str] | None) -> tuple[Link, ...]:
+        found = (self.site.records[kind].get(i) for i in ids or [])
+        return tuple(self.link(r) for r in found if r is not None)
+
+    def shown_date(self, record: Record) -> str:
+        return record.values.get("date_text") or record.values["date"].display(self.tz)
+
+    def source(self, value: dict[str, Any] | None) -> Source | None:
+        if not value:
+            return None
+        url = safe_url(value["url"]) if value.get("url") else None
+        return Source(value["name"], url, value.get("author"), value.get("via"))
+
+    # -- record views -------------------------------------------------------
+
+    def quote(self, record: Record) -> QuoteView:
+        if record.id not in self._quotes:
+            values = record.values
+            speaker = self.site.records["people"].get(values["speaker"])
+            story = self.site.records["stories"].get(values.get("story", ""))
+            self._quotes[record.id] = QuoteView(
+                record.id,
+                f"quote-{record.id}",
+                values["text"],
+                self.link(speaker) if speaker else Link("", values["speaker"]),
+                _role(speaker),
+                self.date(values["date"]),
+                self.shown_date(record),
+                values.get("context"),
+                self.source(values.get("source")),
+                self.link(story) if story else None,
+                self.topic_links(record),
+                record.draft,
+            )
+        return self._quotes[record.id]
+
+    def question(self, record: Record) -> QuestionView:
+        if record.id not in self._questions:
+            v = record.values
+            self._questions[record.id] = QuestionView(
+                record.id,
+                f"questions/{record.id}/",
+                v["question"],
+                v["status"],
+                self.site.is_overdue(record),
+                self.date(v["raised"]),
+                self.date(v["deadline"]) if v.get("deadline") else None,
+                self.date(v["answered"]) if v.get("answered") and v["status"] == "answered" else None,
+                self.markdown(v.get("answer")),
+                self.markdown(v.get("why_it_matters")),
+                self.markdown(v.get("resolution_criteria")),
+                self.topic_links(record),
+                self.refs("stories", v.get("stories")),
+                record.draft,
+            )
+        return self._questions[record.id]
+
+    def story_card(self, record: Record) -> StoryCard:
+        return StoryCard(
+            record.id,
+            f"stories/{record.id}/",
+            record.values["title"],
+            self.date(record.values["date"]),
+            self.shown_date(record),
+            Markup(self.md.render(record.values["summary"])),
+            self.topic_links(record),
+            record.draft,
+        )
+
+    def entries(self, record: Record) -> list[tuple[tuple[Any, ...], Entry]]:
+        """The timeline entries of a record, each with its sort key."""
+        found = []
+        for data_kind, when in self.site.timeline_points(record):
+            key = self.site.sort_key(record, when)
+            found.append((key, self._entry(record, data_kind, when)))
+        return found
+
+    def _entry(self, record: Record, data_kind: str, when: PartialDate) -> Entry:
+        v = record.values
+        anchor = f"{data_kind.split('-')[0]}-{record.id}" + (
+            f"-{data_kind.split('-')[1]}" if "-" in data_kind else ""
+        )
+        shown = v.get("date_text") if data_kind in ("story", "event", "quote") else None
+        common = dict(
+            kind=data_kind,
+            label=KIND_LABELS[data_kind],
+            anchor=anchor,
+            date=self.date(when),
+            month=when.month_key(self.tz),
+            date_shown=shown or when.display(self.tz),
+            topics=self.topic_links(record),
+            draft=record.draft,
+        )
+        if data_kind == "quote":
+            quote = self.quote(record)
+            return Entry(
+                title=v["text"],
+                path=self.urls.record("quotes", record.id),
+                summary=None,
+                quote=quote,
+                **common,
+            )  # type: ignore[arg-type]
+        if data_kind.startswith("question"):
+            note = {
+                "question-raised": "Raised",
+                "question-deadline": "Deadline for an answer",
+                "question-answered": "Answered",
+            }[data_kind]
+            summary = self.markdown(v.get("answer")) if data_kind == "question-answered" else None
+            return Entry(
+                title=v["question"], path=f"questions/{record.id}/", summary=summary, note=note, **common
+            )  # type: ignore[arg-type]
+        return Entry(
+            title=v["title"],
+            path=self.urls.record(record.kind, record.id),
+            summary=self.markdown(v.get("summary")),
+            **common,
+        )  # type: ignore[arg-type]
+
+    def timeline(self, records: list[Record], year: int | None = None) -> tuple[MonthGroup, ...]:
+        """Entries in date order, grouped under month (or year) headings."""
+        keyed = [pair for record in records for pair in self.entries(record)]
+        keyed.sort(key=lambda pair: (pair[0], pair[1].kind))
+        groups: list[tuple[tuple[int, int], list[Entry]]] = []
+        for key, entry in keyed:
+            month = entry.month
+            if year is not None and month[0] != year:
+                continue
+            if not groups or groups[-1][0] != month:
+                groups.append((month, []))
+            groups[-1][1].append(entry)
+        return tuple(MonthGroup(_month_heading(m), _month_machine(m), tuple(es)) for m, es in groups)
+
+    # -- site and page ------------------------------------------------------
+
+    def _site_view(self) -> SiteView:
+        config = self.site.config
+        return SiteView(
+            config.title,
+            config.description,
+            config.language,
+            config.base_url,
+            config.base_path,
+            self.day(self.site.options.as_of),
+            NAV,
+            config.extra,
+        )
+
+    def page(
+        self,
+        path: str,
+        title: str,
+        kind: str,
+        description: str = "",
+        crumbs: tuple[Link, ...] = (),
+        draft: bool = False,
+    ) -> PageMeta:
+        canonical = self.site.config.base_url + path
+        home = Link("", self.site.config.title)
+        return PageMeta(
+            path,
+            title,
+            description or self.site.config.description or title,
+            kind,
+            canonical,
+            (home, *crumbs),
+            draft,
+        )
+
+
+def _role(person: Record | None) -> str | None:
+    if person is None:
+        return None
+    parts = [person.values.get("role"), person.values.get("org")]
+    return ", ".join(p for p in parts if p) or None
+
+
+def _month_heading(month: tuple[int, int]) -> str:
+    from .dates import MONTH_NAMES
+
+    year, number = month
+    return str(year) if number == 0 else f"{MONTH_NAMES[number]} {year}"
+
+
+def _month_machine(month: tuple[int, int]) -> str:
+    year, number = month
+    return f"{year:04d}" if number == 0 else f"{year:04d}-{number:02d}"
+
+
+def within(site: Site, when: PartialDate | None, start: date, end: date) -> bool:
+    """Whether a date's period overlaps [start, end]."""
+    if when is None:
+        return False
+    tz = site.config.tz
+    return when.last_day(tz) >= start and when.first_day(tz) <= end
+
+
+def recent_window(site: Site) -> tuple[date, date]:
+    as_of = site.options.as_of
+    return as_of - timedelta(days=site.config.recent_days), as_of

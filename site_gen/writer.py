@@ -1,0 +1,122 @@
+"""Write a build's files into the output folder as one transaction.
+
+Changed files are first written into a staging folder beside the output
+(same filesystem), then moved into place; files the site no longer makes are
+removed last. If anything fails before the move, the output is untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SiteGenError
+
+GENERATOR_MARK = b'<meta name="generator" content="site-gen'
+
+
+@dataclass
+class FileState:
+    """What we last wrote at a path: the page fingerprint, the bytes' digest and stat."""
+
+    fingerprint: str
+    digest: str
+    stamp: tuple[int, int]
+
+
+@dataclass
+class WriteReport:
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def stamp_of(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+def check_output_dir(out: Path, root: Path, owned: bool) -> None:
+    """Refuse an output folder whose cleaning could destroy someone's files."""
+    out, root = out.resolve(), root.resolve()
+    if out == root or out in root.parents:
+        raise SiteGenError(f"refusing to build into {out}: it holds the site itself")
+    for source in ("content", "templates", "static", ".git"):
+        if out == root / source or (root / source) in out.parents:
+            raise SiteGenError(f"refusing to build into {out}: it is inside the site's {source}/")
+    if (out / ".git").exists() or (out / "site.yaml").exists():
+        raise SiteGenError(f"refusing to build into {out}: it holds a repository or a site")
+    if not owned and out.is_dir() and any(out.iterdir()) and not looks_built(out):
+        raise SiteGenError(
+            f"refusing to build into {out}: it is not empty and site-gen did not "
+            "build it; choose an empty folder"
+        )
+
+
+def looks_built(folder: Path) -> bool:
+    """Whether `folder` holds a site-gen build (its home page says so)."""
+    try:
+        with open(folder / "index.html", "rb") as handle:
+            return GENERATOR_MARK in handle.read(4096)
+    except OSError:
+        return False
+
+
+def existing_files(out: Path) -> set[str]:
+    found = set()
+    for dirpath, _, filenames in os.walk(out):
+        for name in filenames:
+            found.add(Path(dirpath, name).relative_to(out).as_posix())
+    return found
+
+
+def commit(out: Path, changed: dict[str, bytes], remove: set[str]) -> WriteReport:
+    """Stage `changed`, then move it into `out` and delete `remove`."""
+    report = WriteReport()
+    if not changed and not remove:
+        return report
+    staging = out.parent / f".{out.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for rel, data in changed.items():
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    out.mkdir(parents=True, exist_ok=True)
+    for rel in sorted(changed):
+        destination = out / rel
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, destination)
+        report.written.append(rel)
+    shutil.rmtree(staging, ignore_errors=True)
+    for rel in sorted(remove):
+        try:
+            (out / rel).unlink()
+            report.removed.append(rel)
+        except FileNotFoundError:
+            pass
+    _prune_empty_dirs(out, {Path(rel).parent for rel in remove})
+    return report
+
+
+def _prune_empty_dirs(out: Path, candidates: set[Path]) -> None:
+    for rel in sorted(candidates, key=lambda p: len(p.parts), reverse=True):
+        folder = out / rel
+        while folder != out and folder.is_dir():
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
