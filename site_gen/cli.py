@@ -161,6 +161,9 @@ def make_parser() -> argparse.ArgumentParser:
     _as_of(publish)
     _base_url(publish)
     publish.set_defaults(handler=_lazy("commands", "cmd_publish"))
+    for command in (check, schema, build, serve, new, publish):
+        # `site-gen build --site DIR` works as well as `site-gen --site DIR build`.
+        command.add_argument("--site", default=argparse.SUPPRESS, metavar="DIR", help=argparse.SUPPRESS)
     return parser
 
 
@@ -177,10 +180,18 @@ def _base_url(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", metavar="URL", help="override site.yaml's base_url")
 
 
+def _check_base_url(url: str | None) -> None:
+    import re
+
+    if url is not None and not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
+        raise UsageError(f"--base-url '{url}' is not an absolute http or https URL")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
+        _check_base_url(getattr(args, "base_url", None))
         if args.command not in ("init", "schema"):
             from .site import site_root
 
