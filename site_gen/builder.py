@@ -8,21 +8,23 @@ is neither rendered nor written. The state persists in .site-gen-cache/.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import pickle
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import __version__
 from .errors import Problem
 from .exports import EXPORTS, sitemap
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .index import Site
-from .loader import Loader
+from .loader import Loader, is_editor_temp
 from .markup import MarkdownRenderer
 from .pages import PAGES
 from .render import TemplateProblem, make_environment, render_page, templates_fingerprint
@@ -79,7 +81,14 @@ class Builder:
     # -- the pipeline -------------------------------------------------------
 
     def build(self, as_of: str | date | None = None) -> BuildReport:
-        """Build the site; on any error the output folder is left as it was."""
+        """Build the site; on any error the output folder is left as it was.
+
+        Two builds into one folder (a `build` while another runs) take turns.
+        """
+        with _exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
+            return self._build(as_of)
+
+    def _build(self, as_of: str | date | None) -> BuildReport:
         started = time.perf_counter()
         result = load_site(
             self.root, as_of=as_of, drafts=self.drafts, base_url=self.base_url, loader=self.loader
@@ -136,7 +145,7 @@ class Builder:
                 continue
             rendered += data is not None
             produced[route.path] = (fingerprint, data)
-        for rel, data in static_files(self.root).items():
+        for rel, data in static_files(self.root, problems).items():
             produced[rel] = (digest_of(data), data)
         return produced, problems, rendered
 
@@ -197,9 +206,11 @@ class Builder:
 
     # -- the persistent cache -----------------------------------------------
 
+    def _key(self) -> str:
+        return "build-" + _hash(f"{self.out}\0{self.drafts}\0{self.base_url}")[:16]
+
     def _cache_file(self) -> Path:
-        key = _hash(f"{self.out}\0{self.drafts}\0{self.base_url}")[:16]
-        return self.root / CACHE_DIR / f"build-{key}.pickle"
+        return self.root / CACHE_DIR / f"{self._key()}.pickle"
 
     def _restore(self) -> None:
         if self.cache_file is None or not self.cache_file.is_file():
@@ -234,6 +245,17 @@ class Builder:
         os.replace(temp, self.cache_file)
 
 
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def markdown_texts(site: Site) -> list[str]:
     """Every Markdown text in the published records (to render ahead, in parallel)."""
     texts = []
@@ -249,8 +271,12 @@ def markdown_texts(site: Site) -> list[str]:
     return texts
 
 
-def static_files(root: Path) -> dict[str, bytes]:
-    """The theme's static files overridden by the site's own static/ folder."""
+def static_files(root: Path, problems: list[Problem] | None = None) -> dict[str, bytes]:
+    """The theme's static files overridden by the site's own static/ folder.
+
+    Symlinks are never followed (they could publish files from outside the
+    site); each one is reported as an error in `problems`.
+    """
     from .render import theme_dir
 
     files: dict[str, bytes] = {}
@@ -259,12 +285,25 @@ def static_files(root: Path) -> dict[str, bytes]:
             continue
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
+            for name in sorted(filenames) + [d for d in dirnames if Path(dirpath, d).is_symlink()]:
                 path = Path(dirpath, name)
-                if name.startswith(".") or path.is_symlink():
-                    continue
-                files["static/" + path.relative_to(folder).as_posix()] = path.read_bytes()
+                if path.is_symlink():
+                    _symlink_problem(root, path, problems)
+                elif not name.startswith(".") and not is_editor_temp(name):
+                    files["static/" + path.relative_to(folder).as_posix()] = path.read_bytes()
     return files
+
+
+def _symlink_problem(root: Path, path: Path, problems: list[Problem] | None) -> None:
+    if problems is None:
+        return
+    try:
+        shown = path.relative_to(root).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    problems.append(
+        Problem(shown, 1, 1, "error", "symlinks are not published; copy the file into static/ instead")
+    )
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
