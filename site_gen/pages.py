@@ -246,18 +246,34 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
 
 
 def timeline(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
-    years = vb.urls.timeline_years
-    year = int(arg) if arg else (years[0] if years else None)
-    path = vb.urls.archive("timeline", year) if year else "timeline/"
+    years = _shown_years(vb, "timeline", arg)
+    path = vb.urls.archive("timeline", int(arg)) if arg else "timeline/"
     everything = [r for kind in TOPICAL for r in vb.site.all(kind)]
     title = "Timeline" if not arg else f"Timeline: {arg}"
     crumbs = (Link("timeline/", "Timeline"),) + ((Link(path, arg),) if arg else ())
     return "timeline.html", {
         "page": vb.page(path, title, "timeline", crumbs=crumbs),
-        "year": year,
-        "years": tuple(Link(vb.urls.archive("timeline", y), str(y)) for y in years),
-        "timeline": vb.timeline(everything, year) if year else (),
+        "year": int(arg) if arg else None,
+        "years": _year_links(vb, "timeline"),
+        "timeline": vb.timeline(everything, years) if years else (),
     }
+
+
+def _shown_years(vb: ViewBuilder, kind: str, arg: str) -> set[int]:
+    """The years a list page shows: one archived year, or all from the cutoff on."""
+    if arg:
+        return {int(arg)}
+    cutoff = vb.urls.cutoff(kind)
+    return {y for y in vb.urls.years(kind) if cutoff is not None and y >= cutoff}
+
+
+def _year_links(vb: ViewBuilder, kind: str) -> tuple[Link, ...]:
+    """The list page (labelled with the years it covers), then each archived year."""
+    years, cutoff = vb.urls.years(kind), vb.urls.cutoff(kind)
+    if not years or cutoff is None:
+        return ()
+    label = str(cutoff) if years[0] == cutoff else f"{cutoff}–{years[0]}"
+    return (Link(f"{kind}/", label), *(Link(f"{kind}/{y}/", str(y)) for y in vb.urls.archived(kind)))
 
 
 def questions(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
@@ -354,17 +370,16 @@ def person(vb: ViewBuilder, person_id: str) -> tuple[str, Context]:
 
 
 def quotes(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
-    years = vb.urls.quote_years
-    year = int(arg) if arg else (years[0] if years else None)
-    path = vb.urls.archive("quotes", year) if year else "quotes/"
+    years = _shown_years(vb, "quotes", arg)
+    path = vb.urls.archive("quotes", int(arg)) if arg else "quotes/"
     tz = vb.tz
-    chosen = [q for q in vb.site.all("quotes") if q.values["date"].start(tz).astimezone(tz).year == year]
+    chosen = [q for q in vb.site.all("quotes") if q.values["date"].start(tz).astimezone(tz).year in years]
     title = "Quotes" if not arg else f"Quotes: {arg}"
     crumbs = (Link("quotes/", "Quotes"),) + ((Link(path, arg),) if arg else ())
     return "quotes.html", {
         "page": vb.page(path, title, "quotes", crumbs=crumbs),
-        "year": year,
-        "years": tuple(Link(vb.urls.archive("quotes", y), str(y)) for y in years),
+        "year": int(arg) if arg else None,
+        "years": _year_links(vb, "quotes"),
         "quotes": tuple(vb.quote(q) for q in sorted(chosen, key=vb.site.sort_key, reverse=True)),
     }
 

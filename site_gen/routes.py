@@ -57,10 +57,24 @@ class Urls:
             reverse=True,
         )
 
+    def years(self, kind: str) -> list[int]:
+        return self.quote_years if kind == "quotes" else self.timeline_years
+
+    def cutoff(self, kind: str) -> int | None:
+        """The first year the list page itself shows: the as-of year (or the newest
+        year when nothing is that recent), so that upcoming entries stay in view."""
+        years = self.years(kind)
+        return min(self.site.options.as_of.year, years[0]) if years else None
+
+    def archived(self, kind: str) -> list[int]:
+        """The years with an archive page of their own, newest first."""
+        cutoff = self.cutoff(kind)
+        return [y for y in self.years(kind) if cutoff is not None and y < cutoff]
+
     def archive(self, kind: str, year: int) -> str:
-        """The archive page of `year`: the newest year is the list page itself."""
-        years = self.quote_years if kind == "quotes" else self.timeline_years
-        return f"{kind}/" if not years or year == years[0] else f"{kind}/{year}/"
+        """The page that shows `year`: the list page from the cutoff year on."""
+        cutoff = self.cutoff(kind)
+        return f"{kind}/" if cutoff is None or year >= cutoff else f"{kind}/{year}/"
 
     def record(self, kind: str, record_id: str) -> str:
         """The URL path (relative to the site root) where a record is shown."""
@@ -92,8 +106,8 @@ def plan(site: Site, urls: Urls) -> list[Route]:
         Route("robots.txt", "robots"),
         Route("data/briefing.json", "briefing_json"),
     ]
-    routes += [Route(f"timeline/{y}/index.html", "timeline", str(y)) for y in urls.timeline_years[1:]]
-    routes += [Route(f"quotes/{y}/index.html", "quotes", str(y)) for y in urls.quote_years[1:]]
+    routes += [Route(f"timeline/{y}/index.html", "timeline", str(y)) for y in urls.archived("timeline")]
+    routes += [Route(f"quotes/{y}/index.html", "quotes", str(y)) for y in urls.archived("quotes")]
     for topic_id in site.records["topics"]:
         routes.append(Route(f"topics/{topic_id}/index.html", "topic", topic_id))
         routes.append(Route(f"topics/{topic_id}/feed.xml", "feed", topic_id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Container
 
 from markupsafe import Markup
 
@@ -315,14 +315,14 @@ class ViewBuilder:
             **common,
         )  # type: ignore[arg-type]
 
-    def timeline(self, records: list[Record], year: int | None = None) -> tuple[MonthGroup, ...]:
-        """Entries in date order, grouped under month (or year) headings."""
+    def timeline(self, records: list[Record], years: Container[int] | None = None) -> tuple[MonthGroup, ...]:
+        """Entries in date order (only those of `years`, when given), under month or year headings."""
         keyed = [pair for record in records for pair in self.entries(record)]
         keyed.sort(key=lambda pair: (pair[0], pair[1].kind))
         groups: list[tuple[tuple[int, int], list[Entry]]] = []
-        for key, entry in keyed:
+        for _key, entry in keyed:
             month = entry.month
-            if year is not None and month[0] != year:
+            if years is not None and month[0] not in years:
                 continue
             if not groups or groups[-1][0] != month:
                 groups.append((month, []))
