@@ -56,6 +56,8 @@ ALLOWED_ATTRIBUTES = {
 }
 _COMMENT = re.compile(r"<!--.*?(-->|\Z)", re.DOTALL)
 _HEADING = re.compile(r"<(/?)h1>")
+_BARE_IMAGE = re.compile(r"<img(?![^>]* src=)[^>]*>")
+_BARE_LINK = re.compile(r'<a((?:(?! href=)[^>])*?) rel="noopener noreferrer">')
 
 
 class MarkdownRenderer:
@@ -106,7 +108,7 @@ def render_markdown(md: markdown.Markdown, text: str) -> str:
     html = md.reset().convert(source)
     # A page has one h1 (its title); headings in prose start at h2.
     html = _HEADING.sub(r"<\1h2>", html)
-    return nh3.clean(
+    cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -114,6 +116,9 @@ def render_markdown(md: markdown.Markdown, text: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
+    # nh3 adds rel even to a link whose unsafe href it dropped (rel without href is invalid
+    # HTML) and keeps an image whose unsafe src it dropped (an image without src is too).
+    return _BARE_IMAGE.sub("", _BARE_LINK.sub(r"<a\1>", cleaned))
 
 
 def safe_url(url: str) -> str | None:
