@@ -31,3 +31,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(Path(args.site), host=args.host, port=args.port)

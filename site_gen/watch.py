@@ -1,0 +1,142 @@
+"""Notice changes to a site's sources by comparing whole-folder snapshots.
+
+A snapshot maps every source file (relative path) to its (mtime_ns, size).
+Comparing whole snapshots, rather than stopping at the first changed file,
+means an edit and a deletion in the same moment are both seen. Editors save
+through temporary files and in several writes, so a change is only reported
+once the folders have been quiet for a moment, and their swap and backup
+files are never part of a snapshot. Symlinks are recorded, never followed, so
+a link loop cannot make a scan endless.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from .config import CONFIG_NAME
+from .loader import is_editor_temp
+
+Stamp = tuple[int, int]
+Snapshot = dict[str, Stamp]
+
+WATCHED_FOLDERS = ("content", "templates", "static")
+POLL_SECONDS = 0.1
+QUIET_SECONDS = 0.1
+
+
+def snapshot(root: Path, folders: tuple[str, ...] = WATCHED_FOLDERS) -> Snapshot:
+    """Every watched file under `root` with its stamp, plus site.yaml."""
+    found: Snapshot = {}
+    stamp = _stamp(root / CONFIG_NAME)
+    if stamp is not None:
+        found[CONFIG_NAME] = stamp
+    for folder in folders:
+        _scan(root / folder, folder, found)
+    return found
+
+
+def _scan(folder: Path, rel: str, found: Snapshot) -> None:
+    pending = [(folder, rel)]
+    while pending:
+        path, prefix = pending.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:  # absent, not a folder, or removed while we looked
+            continue
+        for entry in entries:
+            if is_editor_temp(entry.name) or entry.name == "__pycache__":
+                continue
+            name = f"{prefix}/{entry.name}"
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((Path(entry.path), name))
+                    continue
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            found[name] = (info.st_mtime_ns, info.st_size)
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+def differences(before: Snapshot, after: Snapshot) -> dict[str, str]:
+    """Each path that differs: "added", "deleted" or "changed"."""
+    found = {}
+    for path in before.keys() | after.keys():
+        if path not in before:
+            found[path] = "added"
+        elif path not in after:
+            found[path] = "deleted"
+        elif before[path] != after[path]:
+            found[path] = "changed"
+    return dict(sorted(found.items()))
+
+
+def describe(changes: dict[str, str], limit: int = 3) -> str:
+    """One short phrase: "content/stories/x.yaml changed", "3 files changed"."""
+    if not changes:
+        return "nothing changed"
+    if len(changes) == 1:
+        path, how = next(iter(changes.items()))
+        return f"{path} {how}"
+    names = list(changes)
+    shown = ", ".join(names[:limit])
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{shown}{more} changed"
+
+
+class Watcher:
+    """Waits for the sources of the site at `root` to change and settle.
+
+    `seen` is the snapshot the last build started from; `wait()` returns once
+    the folders differ from it and have then been quiet for `quiet` seconds.
+    """
+
+    def __init__(self, root: Path, *, poll: float = POLL_SECONDS, quiet: float = QUIET_SECONDS) -> None:
+        self.root = root
+        self.poll = poll
+        self.quiet = quiet
+        self.seen: Snapshot = snapshot(root)
+
+    def moved(self) -> bool:
+        """Whether the folders differ from the last snapshot taken for a build."""
+        return snapshot(self.root) != self.seen
+
+    def wait(self, stop: threading.Event) -> tuple[Snapshot, dict[str, str]] | None:
+        """The settled new snapshot and what changed; None once `stop` is set."""
+        interval = self.poll
+        while not stop.wait(interval):
+            started = time.perf_counter()
+            current = snapshot(self.root)
+            # On a very large site a scan itself takes a while: poll less
+            # often then, so watching never eats more than a share of a core.
+            interval = max(self.poll, 4 * (time.perf_counter() - started))
+            if current == self.seen:
+                continue
+            settled = self._settle(current, stop)
+            if settled is None:
+                return None
+            return settled, differences(self.seen, settled)
+        return None
+
+    def accept(self, settled: Snapshot) -> None:
+        """Record that a build started from `settled`."""
+        self.seen = settled
+
+    def _settle(self, current: Snapshot, stop: threading.Event) -> Snapshot | None:
+        """Poll until one full quiet period passes without change."""
+        while not stop.wait(self.quiet):
+            later = snapshot(self.root)
+            if later == current:
+                return later
+            current = later
+        return None
