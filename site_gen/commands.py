@@ -33,7 +33,27 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import new_record
+
+    path = new_record(Path(args.site), args.kind, args.id)
+    print(path.relative_to(Path(args.site)).as_posix())
+    print("a draft: fill it in, then delete `draft: true` to publish it", file=sys.stderr)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .scaffold import init_site
+
+    target = Path(args.dir)
+    written = init_site(target)
+    print(f"created a new site in {target} ({len(written)} files)", file=sys.stderr)
+    print(f"next: cd {target} && site-gen serve   (then see README.md there)", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
     return serve(Path(args.site), host=args.host, port=args.port)
+
