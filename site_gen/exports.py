@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Callable
 from xml.sax.saxutils import escape, quoteattr
 
@@ -20,16 +21,23 @@ def absolute(site: Site, path: str) -> str:
     return site.config.base_url + path
 
 
-def _updated(vb: ViewBuilder, record: Record) -> tuple[str, str | None]:
-    """The entry's Atom `updated` instant, and the newest correction's note."""
-    tz = vb.tz
-    moments = [(record.values["date"].start(tz), None)]
-    if record.values.get("updated"):
-        moments.append((record.values["updated"].start(tz), None))
+def _updated(vb: ViewBuilder, record: Record) -> tuple[datetime, str | None]:
+    """The entry's Atom `updated` instant, and the newest correction (named and dated).
+
+    Only revisions dated up to the as-of date count: the briefing cannot know later ones.
+    """
+    tz, as_of = vb.tz, vb.site.options.as_of
+    moments: list[tuple[datetime, str | None]] = [(record.values["date"].start(tz), None)]
+    updated = record.values.get("updated")
+    if updated and updated.first_day(tz) <= as_of:
+        moments.append((updated.start(tz), None))
     for correction in record.values.get("corrections", []):
-        moments.append((correction["date"].start(tz), vb.md.render(correction["text"])))
-    when, note = max(moments, key=lambda m: m[0])
-    return when.isoformat(), note
+        when = correction["date"]
+        if when.first_day(tz) <= as_of:
+            label = f"<p><strong>Correction ({escape(when.display(tz))}):</strong></p>"
+            moments.append((when.start(tz), label + vb.md.render(correction["text"])))
+    # max() keeps the first of equal instants: a correction on the story's own day still counts.
+    return max(reversed(moments), key=lambda m: m[0])
 
 
 def feed(vb: ViewBuilder, topic_id: str) -> str:
@@ -45,7 +53,7 @@ def feed(vb: ViewBuilder, topic_id: str) -> str:
     records = [r for r in records if r.values["date"].first_day(vb.tz) <= site.options.as_of]
     entries = sorted(((_updated(vb, r), r) for r in records), key=lambda p: (p[0][0], p[1].id), reverse=True)
     entries = entries[:FEED_ENTRIES]
-    newest = entries[0][0][0] if entries else f"{site.options.as_of.isoformat()}T00:00:00+00:00"
+    newest = entries[0][0][0].isoformat() if entries else f"{site.options.as_of.isoformat()}T00:00:00+00:00"
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
         f'<feed xmlns="{ATOM}" xml:lang={quoteattr(site.config.language)}>',
@@ -64,23 +72,27 @@ def feed(vb: ViewBuilder, topic_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _entry(vb: ViewBuilder, record: Record, updated: str, note: str | None) -> list[str]:
+def _entry(vb: ViewBuilder, record: Record, updated: datetime, note: str | None) -> list[str]:
     site = vb.site
     url = absolute(site, vb.urls.record(record.kind, record.id))
-    published = record.values["date"].start(vb.tz).isoformat()
+    when = record.values["date"]
+    published = when.start(vb.tz).isoformat()
     title = record.values["title"]
     if note:
         title = f"{title} (corrected)"
     summary = vb.md.render(record.values["summary"]) if record.values.get("summary") else ""
+    # Atom dates are exact instants; the date as the briefing shows it goes in the text.
+    if record.values.get("date_text") or when.qualifier:
+        summary = f"<p>{escape(vb.shown_date(record))}</p>{summary}"
     if note:
-        summary = f"<p><strong>Correction:</strong></p>{note}{summary}"
+        summary = note + summary
     lines = [
         "  <entry>",
         f"    <title>{escape(title)}</title>",
         f"    <id>{escape(url)}</id>",
         f'    <link rel="alternate" type="text/html" href={quoteattr(url)}/>',
         f"    <published>{published}</published>",
-        f"    <updated>{updated}</updated>",
+        f"    <updated>{updated.isoformat()}</updated>",
         f"    <author><name>{escape(_author(site, record))}</name></author>",
     ]
     lines += [
@@ -132,7 +144,7 @@ def _ref(vb: ViewBuilder, kind: str, record_id: str) -> dict[str, str]:
     return {
         "id": record_id,
         "label": vb.site.label(record),
-        "url": absolute(vb.site, vb.urls.record(kind, record_id)),
+        "permalink": absolute(vb.site, vb.urls.record(kind, record_id)),
     }
 
 
@@ -140,7 +152,13 @@ def record_json(vb: ViewBuilder, record: Record) -> dict[str, Any]:
     """A record with references resolved, dates in both forms and Markdown as HTML."""
     from .fields import KINDS, Date, ListOf, Mapping, Markdown, Ref
 
-    out: dict[str, Any] = {"id": record.id, "url": absolute(vb.site, vb.urls.record(record.kind, record.id))}
+    # `permalink`, not `url`: a person's own `url` field keeps its name.
+    out: dict[str, Any] = {
+        "id": record.id,
+        "permalink": absolute(vb.site, vb.urls.record(record.kind, record.id)),
+    }
+    if record.draft:
+        out["draft"] = True
     for spec in KINDS[record.kind].fields:
         value = record.values.get(spec.name)
         if spec.name in ("id", "draft") or value is None:
@@ -168,8 +186,9 @@ def record_json(vb: ViewBuilder, record: Record) -> dict[str, Any]:
 def briefing_json(vb: ViewBuilder) -> str:
     site = vb.site
     data: dict[str, Any] = {
+        "$schema": absolute(site, SCHEMA_PATH),
         "format": "site-gen briefing",
-        "version": 1,
+        "version": BRIEFING_VERSION,
         "site": {
             "title": site.config.title,
             "base_url": site.config.base_url,
@@ -179,9 +198,144 @@ def briefing_json(vb: ViewBuilder) -> str:
         },
         "as_of": site.options.as_of.isoformat(),
     }
-    for kind in ("topics", "stories", "quotes", "questions", "people", "events"):
+    for kind in KIND_ORDER:
         data[kind] = [record_json(vb, r) for r in site.sorted(site.all(kind))]
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+
+
+BRIEFING_VERSION = 1
+SCHEMA_PATH = "data/briefing.schema.json"
+KIND_ORDER = ("topics", "stories", "quotes", "questions", "people", "events")
+
+
+def briefing_schema(vb: ViewBuilder | None = None) -> str:
+    """The JSON Schema of /data/briefing.json, derived from the field table."""
+    return json.dumps(briefing_schema_data(), ensure_ascii=False, indent=1) + "\n"
+
+
+def briefing_schema_data() -> dict[str, Any]:
+    from .fields import KINDS
+
+    text = {"type": "string"}
+    nullable = {"type": ["string", "null"]}
+    defs: dict[str, Any] = {
+        "date": {
+            "type": "object",
+            "description": "A date as the editor wrote it, with a sortable ISO 8601 instant.",
+            "required": ["text", "iso", "display", "precision", "qualifier"],
+            "additionalProperties": False,
+            "properties": {
+                "text": {**text, "description": "as written in the record, qualifier included"},
+                "iso": {**text, "format": "date-time", "description": "the period's first instant"},
+                "display": {**text, "description": "as the site shows it ('c. May 2023')"},
+                "precision": {"enum": ["year", "month", "day", "datetime"]},
+                "qualifier": {"enum": ["~", "?", None]},
+            },
+        },
+        "ref": {
+            "type": "object",
+            "description": "A reference to another record, resolved.",
+            "required": ["id", "label", "permalink"],
+            "additionalProperties": False,
+            "properties": {"id": text, "label": text, "permalink": {**text, "format": "uri"}},
+        },
+    }
+    for name, kind in KINDS.items():
+        defs[name] = _record_schema(name, kind)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "site-gen briefing export",
+        "description": "Every published record of a briefing site, references resolved, "
+        "dates as written plus a sortable form, Markdown as sanitized HTML.",
+        "type": "object",
+        "required": ["format", "version", "site", "as_of", *KIND_ORDER],
+        "properties": {
+            "$schema": {**text, "format": "uri"},
+            "format": {"const": "site-gen briefing"},
+            "version": {"const": BRIEFING_VERSION},
+            "site": {
+                "type": "object",
+                "required": ["title", "base_url", "description", "language", "timezone"],
+                "additionalProperties": False,
+                "properties": {
+                    "title": text,
+                    "base_url": {**text, "format": "uri"},
+                    "description": nullable,
+                    "language": text,
+                    "timezone": text,
+                },
+            },
+            "as_of": {**text, "format": "date"},
+            **{k: {"type": "array", "items": {"$ref": f"#/$defs/{k}"}} for k in KIND_ORDER},
+        },
+        "additionalProperties": False,
+        "$defs": defs,
+    }
+
+
+def _record_schema(name: str, kind: Any) -> dict[str, Any]:
+    from .fields import Date, ListOf, Mapping, Markdown, Ref, Text
+
+    html = {"type": "string", "description": "sanitized HTML"}
+    properties: dict[str, Any] = {
+        "id": {"type": "string"},
+        "permalink": {"type": "string", "format": "uri", "description": "where the site shows it"},
+        "draft": {"const": True, "description": "present only in a build with drafts"},
+    }
+    required = ["id", "permalink"]
+    for spec in kind.fields:
+        if spec.name in ("id", "draft"):
+            continue
+        field = spec.type
+        if isinstance(field, Date):
+            schema: dict[str, Any] = {"$ref": "#/$defs/date"}
+        elif isinstance(field, Markdown):
+            schema = dict(html)
+        elif isinstance(field, Ref):
+            schema = {"$ref": "#/$defs/ref"}
+        elif isinstance(field, ListOf) and isinstance(field.item, Ref):
+            schema = {"type": "array", "items": {"$ref": "#/$defs/ref"}}
+        elif isinstance(field, ListOf) and isinstance(field.item, Mapping):
+            schema = {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["date", "text"],
+                    "additionalProperties": False,
+                    "properties": {"date": {"$ref": "#/$defs/date"}, "text": html},
+                },
+            }
+        elif isinstance(field, Text) or (isinstance(field, ListOf) and isinstance(field.item, Text)):
+            # Text is exported as the string it was read as, whatever YAML scalar it came from.
+            schema = (
+                {"type": "string"}
+                if isinstance(field, Text)
+                else {"type": "array", "items": {"type": "string"}}
+            )
+        elif isinstance(field, Mapping):
+            schema = {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [f.name for f in field.fields.values() if f.required],
+                "properties": {
+                    f.name: {"type": "string", "description": f.doc} for f in field.fields.values()
+                },
+            }
+        else:
+            schema = field.json_schema()
+        if spec.doc:
+            note = " (sanitized HTML)" if isinstance(field, Markdown) else ""
+            schema = {**schema, "description": spec.doc + note}
+        properties[spec.name] = schema
+        if spec.required and spec.required_if is None and spec.name != "topics":
+            required.append(spec.name)
+    if name in TOPICAL:
+        properties["topics"] = {"type": "array", "items": {"$ref": "#/$defs/ref"}}
+        required.append("topics")
+    if name == "questions":
+        properties["overdue"] = {"type": "boolean", "description": "open with its deadline passed"}
+        required.append("overdue")
+    return {"type": "object", "required": required, "additionalProperties": False, "properties": properties}
 
 
 def _timeline_date(vb: ViewBuilder, when: Any) -> dict[str, Any]:
@@ -228,9 +382,13 @@ def _slide(vb: ViewBuilder, record: Record, entry: Any) -> dict[str, Any]:
     from .dates import parse_date
 
     when = parse_date(entry.date.written)
+    text = str(entry.summary or "")
+    if entry.quote is not None:
+        speaker = ", ".join(p for p in (entry.quote.speaker.label, entry.quote.speaker_role) if p)
+        text = f"<p>— {_escape_html(speaker)}</p>"
     slide: dict[str, Any] = {
         "start_date": _timeline_date(vb, when),
-        "text": {"headline": _escape_html(entry.title), "text": str(entry.summary or "")},
+        "text": {"headline": _escape_html(entry.title), "text": text},
         "unique_id": entry.anchor,
         "group": entry.label,
         "display_date": entry.date_shown,
@@ -248,5 +406,6 @@ EXPORTS: dict[str, Callable[..., str]] = {
     "feed": feed,
     "robots": robots,
     "briefing_json": briefing_json,
+    "briefing_schema": briefing_schema,
     "timeline_json": timeline_json,
 }

@@ -105,6 +105,7 @@ def plan(site: Site, urls: Urls) -> list[Route]:
         Route("sitemap.xml", "sitemap"),
         Route("robots.txt", "robots"),
         Route("data/briefing.json", "briefing_json"),
+        Route("data/briefing.schema.json", "briefing_schema"),
     ]
     routes += [Route(f"timeline/{y}/index.html", "timeline", str(y)) for y in urls.archived("timeline")]
     routes += [Route(f"quotes/{y}/index.html", "quotes", str(y)) for y in urls.archived("quotes")]
