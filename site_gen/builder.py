@@ -84,7 +84,11 @@ class Builder:
         """Build the site; on any error the output folder is left as it was.
 
         Two builds into one folder (a `build` while another runs) take turns.
+        A builder without a cache (publish's one-off build into a fresh folder
+        of its own) writes nothing into the site, not even a lock.
         """
+        if self.cache_file is None:
+            return self._build(as_of)
         with _exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
             return self._build(as_of)
 

@@ -57,3 +57,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     return serve(Path(args.site), host=args.host, port=args.port)
 
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .errors import ContentError
+    from .publish import publish_branch, publish_to
+    from .site import as_of_date
+
+    root = Path(args.site)
+    as_of = as_of_date(args.as_of, None) if args.as_of else None
+    try:
+        if args.to:
+            result = publish_to(root, Path(args.to), as_of=as_of, base_url=args.base_url)
+        else:
+            result = publish_branch(
+                root,
+                args.branch,
+                remote=args.remote,
+                push=not args.no_push,
+                message=args.message,
+                as_of=as_of,
+                base_url=args.base_url,
+            )
+    except ContentError as exc:
+        print_problems(exc.problems)
+        print(summary_line(exc.problems, 0).rsplit(" in ", 1)[0], file=sys.stderr)
+        print("publish failed; nothing was published", file=sys.stderr)
+        return 1
+    print_problems(result.problems)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.to:
+        print(
+            f"published {result.files} files to {result.target} ({len(result.added)} added, "
+            f"{len(result.changed)} changed, {len(result.removed)} removed)",
+            file=sys.stderr,
+        )
+    elif result.commit:
+        where = f"pushed to {args.remote}" if result.pushed else "not pushed (--no-push)"
+        print(
+            f"committed {result.files} files to {result.target} as {result.commit[:12]}; {where}",
+            file=sys.stderr,
+        )
+    else:
+        print(f"{result.target}: {'pushed' if result.pushed else 'up to date'}", file=sys.stderr)
+    return 0
