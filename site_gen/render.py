@@ -24,9 +24,11 @@ def theme_dir() -> Path:
     try:
         from importlib.resources import files
 
-        found = Path(str(files("site_gen.theme")))
-        if (found / "base.html").is_file():
-            return found
+        # Installed from a wheel, site_gen.theme has no __init__.py: files() gives a
+        # MultiplexedPath whose str() is not a path, but a file inside it is one.
+        base = files("site_gen.theme") / "base.html"
+        if base.is_file():
+            return Path(str(base)).parent
     except (ImportError, ModuleNotFoundError, TypeError):
         pass
     return Path(__file__).resolve().parent.parent / "templates"
