@@ -23,8 +23,8 @@ Stamp = tuple[int, int]
 Snapshot = dict[str, Stamp]
 
 WATCHED_FOLDERS = ("content", "templates", "static")
-POLL_SECONDS = 0.1
-QUIET_SECONDS = 0.1
+POLL_SECONDS = 0.05
+QUIET_SECONDS = 0.05
 
 
 def snapshot(root: Path, folders: tuple[str, ...] = WATCHED_FOLDERS) -> Snapshot:
@@ -133,10 +133,23 @@ class Watcher:
         self.seen = settled
 
     def _settle(self, current: Snapshot, stop: threading.Event) -> Snapshot | None:
-        """Poll until one full quiet period passes without change."""
-        while not stop.wait(self.quiet):
+        """Wait until the changed files have been left alone for `quiet` seconds."""
+        while True:
+            remaining = self._remaining_quiet(current)
+            if remaining <= 0:
+                return current
+            if stop.wait(remaining):
+                return None
             later = snapshot(self.root)
             if later == current:
                 return later
             current = later
-        return None
+
+    def _remaining_quiet(self, current: Snapshot) -> float:
+        # A file's mtime says when it was last written: one written long
+        # enough ago is settled already, and waiting more only adds latency.
+        written = [stamp[0] for path, stamp in current.items() if self.seen.get(path) != stamp]
+        if not written:  # only deletions, which leave no time behind
+            return self.quiet
+        age = (time.time_ns() - max(written)) / 1e9
+        return min(self.quiet, self.quiet - age)

@@ -35,7 +35,7 @@ CHANGE_LINE = re.compile(r"^(\S+) (changed|added|deleted): (\d+) pages? rebuilt(
 T = TypeVar("T")
 
 
-def until(check: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+def until(check: Callable[[], T], timeout: float = 20.0, what: str = "condition") -> T:
     """Poll `check` until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
@@ -88,7 +88,7 @@ class Server:
     def mark(self) -> int:
         return len(self.lines)
 
-    def wait_for(self, pattern: str, timeout: float = 10.0, since: int = 0) -> re.Match[str]:
+    def wait_for(self, pattern: str, timeout: float = 20.0, since: int = 0) -> re.Match[str]:
         regex = re.compile(pattern)
 
         def found() -> re.Match[str] | None:
@@ -331,6 +331,7 @@ def test_a_deleted_record_turns_404(server: Server, example_site: Path) -> None:
         encoding="utf-8",
     )
     until(lambda: server.page("stories/brief-note/").status == 200, what="the new page")
+    server.wait_for(r"^content/stories/brief-note\.yaml added: ")
     mark = server.mark()
     new.unlink()
     until(lambda: server.page("stories/brief-note/").status == 404, what="the page to go")
@@ -460,8 +461,12 @@ def test_first_build_failing_still_serves_with_the_errors(example_site: Path) ->
         assert reply.status == 503
         assert 'id="site-gen-errors"' in reply.text and STORY in reply.text
         story.write_text(good, encoding="utf-8")
-        until(lambda: running.page("").status == 200, what="the first good build")
-        assert 'id="site-gen-errors"' not in running.page("").text
+
+        def recovered() -> bool:
+            reply = running.page("")
+            return reply.status == 200 and 'id="site-gen-errors"' not in reply.text
+
+        until(recovered, what="the first good build, without the errors")
     finally:
         running.stop()
 
