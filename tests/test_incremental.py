@@ -1,0 +1,352 @@
+"""Incremental builds: nothing changed writes nothing, an edit rewrites exactly what
+shows it, and any sequence of edits gives the same bytes as a fresh full build.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from buildkit import BEFORE_DEADLINE, build, fixture_site, site_gen, tree, write_files
+
+from site_gen.builder import Builder, BuildReport
+
+AS_OF = BEFORE_DEADLINE
+
+
+def stamps(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def fresh(site: Path, target: Path, as_of: str = AS_OF, **options: object) -> dict[str, bytes]:
+    """A full build with no cache into a new folder: the reference output."""
+    if target.exists():
+        shutil.rmtree(target)
+    report = Builder(site, target, cache=False, **options).build(as_of)  # type: ignore[arg-type]
+    assert report.ok, [str(p) for p in report.problems]
+    return tree(target)
+
+
+def written_count(stderr: str) -> tuple[int, int]:
+    match = re.search(r"\((\d+) files written, (\d+) removed\)", stderr)
+    assert match, stderr
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_second_build_writes_nothing(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    out = build(site)
+    before = stamps(out)
+    run = site_gen("--site", site, "build", "--as-of", AS_OF)
+    assert run.code == 0, run
+    assert written_count(run.stderr) == (0, 0)
+    assert stamps(out) == before
+
+
+def test_changed_as_of_rewrites_only_what_depends_on_it(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    out = build(site)
+    build(site, "2025-12-01")
+    assert tree(out) == fresh(site, tmp_path / "ref", "2025-12-01")
+
+
+def test_editing_one_story_rewrites_exactly_the_pages_that_show_it(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    out = build(site)
+    old, old_stamps = tree(out), stamps(out)
+    text = (site / "content/stories/may-day.yaml").read_text()
+    (site / "content/stories/may-day.yaml").write_text(text.replace("The first of May.", "Labour day."))
+    run = site_gen("--site", site, "build", "--as-of", AS_OF)
+    assert run.code == 0, run
+    new, new_stamps = tree(out), stamps(out)
+    assert new == fresh(site, tmp_path / "ref")
+    differ = {rel for rel in new if old.get(rel) != new[rel]}
+    touched = {rel for rel in new if old_stamps.get(rel) != new_stamps[rel]}
+    assert touched == differ  # written exactly when the bytes change
+    assert written_count(run.stderr) == (len(differ), 0)
+    shows = {
+        "stories/may-day/index.html",
+        "topics/alpha/index.html",
+        "topics/alpha/timeline.json",
+        "topics/alpha/feed.xml",
+        "timeline/2023/index.html",
+        "feed.xml",
+        "data/briefing.json",
+    }
+    assert shows <= differ
+    unrelated = {
+        "topics/beta/index.html",
+        "stories/before-vote/index.html",
+        "people/ann/index.html",
+        "questions/open-nov/index.html",
+        "timeline/index.html",
+        "static/site.css",
+    }
+    assert not unrelated & differ
+
+
+def test_deleting_a_record_removes_its_page(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    out = build(site)
+    (site / "content/questions/dropped-one.yaml").unlink()
+    run = site_gen("--site", site, "build", "--as-of", AS_OF)
+    assert run.code == 0, run
+    assert not (out / "questions/dropped-one").exists()
+    assert written_count(run.stderr)[1] == 1
+    assert tree(out) == fresh(site, tmp_path / "ref")
+
+
+def test_a_hand_edited_output_file_is_rewritten(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    out = build(site)
+    original = (out / "topics/beta/index.html").read_bytes()
+    (out / "topics/beta/index.html").write_text("tampered")
+    (out / "stories/may-day/index.html").unlink()
+    build(site)
+    assert (out / "topics/beta/index.html").read_bytes() == original
+    assert tree(out) == fresh(site, tmp_path / "ref")
+
+
+def test_deleting_the_cache_changes_nothing(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    out = build(site)
+    before = tree(out)
+    shutil.rmtree(site / ".site-gen-cache")
+    run = site_gen("--site", site, "build", "--as-of", AS_OF)
+    assert run.code == 0, run
+    assert tree(out) == before
+    assert written_count(run.stderr)[0] == 0
+
+
+# -- random sequences ---------------------------------------------------------------
+
+THEME_STORY_OVERRIDES = [
+    "{% extends 'base.html' %}{% block content %}<h1>{{ story.title }}</h1>"
+    '<div class="lede">{{ story.summary }}</div>{% endblock %}',
+    "{% extends 'base.html' %}{% block content %}<h1 class=\"v2\">{{ story.title }}</h1>"
+    "<p>{{ story.date_shown }}</p>{% endblock %}",
+]
+MACRO_OVERRIDE_MARK = "<!-- site override -->"
+DATES = ["2023", "2024-06", "2025-11-05", "2025-11-29", "2025-11~", "2026?", "2025-11-28T09:00:00+02:00"]
+TOPICS = ["alpha", "beta", "gamma", "delta"]
+TITLES = ["Talks resume", "A new ruling", "Ministers meet", "Zebra crossing", "Alpha again"]
+
+
+class Mutator:
+    """Applies random, valid changes to the fixture site (records and templates)."""
+
+    def __init__(self, site: Path, rng: random.Random) -> None:
+        self.site = site
+        self.rng = rng
+        self.serial = 0
+        self.as_of = AS_OF
+
+    def files(self, kind: str) -> list[Path]:
+        return sorted((self.site / "content" / kind).glob("*.yaml"))
+
+    def own_stories(self) -> list[Path]:
+        # Stories nothing refers to, safe to rename or delete.
+        referenced = {"before-vote"}
+        return [p for p in self.files("stories") if p.stem not in referenced]
+
+    def story_text(self) -> str:
+        r = self.rng
+        topics = r.sample(TOPICS, r.randint(1, 2))
+        lines = [
+            f"title: {r.choice(TITLES)} {r.randint(1, 99)}",
+            f"date: '{r.choice(DATES)}'",
+            f"topics: [{', '.join(topics)}]",
+            f"summary: Summary {r.randint(1, 999)} with **bold**.",
+        ]
+        if r.random() < 0.3:
+            lines.append("date_text: around then")
+        if r.random() < 0.3:
+            lines.append("corrections:\n  - date: 2025-11-29\n    text: A fix.")
+        if r.random() < 0.2:
+            lines.append("people: [ann]")
+        return "\n".join(lines) + "\n"
+
+    def step(self) -> str:
+        ops = [
+            self.edit_story,
+            self.add_story,
+            self.rename_story,
+            self.delete_story,
+            self.edit_question,
+            self.edit_topic,
+            self.add_quote,
+            self.delete_quote,
+            self.template_story,
+            self.template_macros,
+            self.static_file,
+            self.change_as_of,
+        ]
+        op = self.rng.choice(ops)
+        return op()
+
+    def edit_story(self) -> str:
+        path = self.rng.choice(self.own_stories())
+        path.write_text(self.story_text())
+        return f"edit {path.name}"
+
+    def add_story(self) -> str:
+        self.serial += 1
+        path = self.site / f"content/stories/gen-{self.serial}.yaml"
+        path.write_text(self.story_text())
+        return f"add {path.name}"
+
+    def rename_story(self) -> str:
+        path = self.rng.choice(self.own_stories())
+        self.serial += 1
+        target = path.with_name(f"renamed-{self.serial}.yaml")
+        path.rename(target)
+        return f"rename {path.name} -> {target.name}"
+
+    def delete_story(self) -> str:
+        candidates = self.own_stories()
+        if len(candidates) < 3:
+            return self.add_story()
+        path = self.rng.choice(candidates)
+        path.unlink()
+        return f"delete {path.name}"
+
+    def edit_question(self) -> str:
+        r = self.rng
+        path = self.site / "content/questions/open-later.yaml"
+        status = r.choice(["open", "answered", "dropped"])
+        text = (
+            "question: Will the summit happen?\ntopics: [alpha, beta]\nraised: 2025-11-21\n"
+            f"deadline: '{r.choice(['2025-11', '2025-11-30', '2026-03', '2025-10'])}'\nstatus: {status}\n"
+        )
+        if status == "answered":
+            text += f"answered: 2025-11-2{r.randint(2, 9)}\nanswer: It did.\n"
+        path.write_text(text)
+        return f"question open-later {status}"
+
+    def edit_topic(self) -> str:
+        r = self.rng
+        status = r.choice(["active", "dormant", "closed"])
+        (self.site / "content/topics/delta.yaml").write_text(
+            f"title: Delta {r.randint(1, 9)}\nstatus: {status}\nsummary: Delta summary {r.randint(1, 99)}.\n"
+        )
+        return f"topic delta {status}"
+
+    def add_quote(self) -> str:
+        self.serial += 1
+        year = self.rng.choice(["2022", "2024", "2025"])
+        (self.site / f"content/quotes/gen-{self.serial}.yaml").write_text(
+            f"text: Quote number {self.serial}.\nspeaker: ann\ndate: {year}-0{self.rng.randint(1, 9)}\n"
+            f"topics: [{self.rng.choice(TOPICS)}]\nsource:\n  name: Wire\n"
+        )
+        return f"add quote gen-{self.serial} ({year})"
+
+    def delete_quote(self) -> str:
+        generated = [p for p in self.files("quotes") if p.stem.startswith("gen-")]
+        if not generated:
+            return self.add_quote()
+        path = self.rng.choice(generated)
+        path.unlink()
+        return f"delete quote {path.name}"
+
+    def template_story(self) -> str:
+        path = self.site / "templates/story.html"
+        choice = self.rng.randrange(len(THEME_STORY_OVERRIDES) + 1)
+        if choice == len(THEME_STORY_OVERRIDES):
+            if path.exists():
+                path.unlink()
+            return "template story.html back to the theme"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(THEME_STORY_OVERRIDES[choice])
+        return f"template story.html variant {choice}"
+
+    def template_macros(self) -> str:
+        from site_gen.render import theme_dir
+
+        path = self.site / "templates/macros.html"
+        if path.exists():
+            path.unlink()
+            return "template macros.html back to the theme"
+        path.parent.mkdir(exist_ok=True)
+        theme = (theme_dir() / "macros.html").read_text()
+        path.write_text(theme.replace('<span class="entry-kind">', '<span class="entry-kind kind-x">', 1))
+        return "template macros.html override"
+
+    def static_file(self) -> str:
+        path = self.site / "static/extra.css"
+        if path.exists() and self.rng.random() < 0.5:
+            path.unlink()
+            return "static extra.css removed"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"/* {self.rng.randint(1, 1000)} */\n")
+        return "static extra.css written"
+
+    def change_as_of(self) -> str:
+        self.as_of = self.rng.choice(["2025-11-30", "2025-12-01", "2025-11-21", "2026-04-01"])
+        return f"as-of {self.as_of}"
+
+
+def check_step(report: BuildReport, out: Path, reference: dict[str, bytes], history: list[str]) -> None:
+    assert report.ok, (history, [str(p) for p in report.problems])
+    got = tree(out)
+    missing = set(reference) - set(got)
+    extra = set(got) - set(reference)
+    differ = sorted(rel for rel in reference if rel in got and got[rel] != reference[rel])
+    assert not (missing or extra or differ), {
+        "history": history,
+        "missing": sorted(missing),
+        "extra": sorted(extra),
+        "differ": differ,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_random_edits_match_a_fresh_full_build(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "incremental"
+    mutator = Mutator(site, rng)
+    # Even seeds keep one builder alive (as serve does); odd seeds start a new one for each
+    # build from the pickled cache (as repeated `site-gen build` runs do).
+    keep_alive = seed % 2 == 0
+    builder = Builder(site, out)
+    history: list[str] = []
+    for step in range(14):
+        history.append(mutator.step())
+        if not keep_alive:
+            builder = Builder(site, out)
+        report = builder.build(mutator.as_of)
+        reference = fresh(site, tmp_path / "fresh", mutator.as_of)
+        check_step(report, out, reference, history)
+        if step % 5 == 4:  # an unchanged rebuild writes nothing
+            again = builder.build(mutator.as_of)
+            assert again.ok and not again.written and not again.removed, history
+
+
+def test_drafts_and_base_url_builds_keep_separate_caches(tmp_path: Path) -> None:
+    drafts = {
+        "content/stories/secret.yaml": "title: Secret\ndate: 2025-11-29\ntopics: [alpha]\nsummary: s\n"
+        "draft: true\n"
+    }
+    site = fixture_site(tmp_path / "site", drafts)
+    plain = tmp_path / "plain"
+    preview = tmp_path / "preview"
+    mirror = tmp_path / "mirror"
+    for _ in range(2):
+        assert Builder(site, plain).build(AS_OF).ok
+        assert Builder(site, preview, drafts=True).build(AS_OF).ok
+        assert Builder(site, mirror, base_url="https://m.example.net/x/").build(AS_OF).ok
+        write_files(
+            site,
+            {
+                "content/stories/may-day.yaml": "title: May\ndate: 2023-05-01\ntopics: [alpha]\n"
+                "summary: Edited.\n"
+            },
+        )
+    assert tree(plain) == fresh(site, tmp_path / "r1")
+    assert tree(preview) == fresh(site, tmp_path / "r2", drafts=True)
+    assert tree(mirror) == fresh(site, tmp_path / "r3", base_url="https://m.example.net/x/")
+    assert not (plain / "stories/secret").exists() and (preview / "stories/secret/index.html").is_file()
