@@ -31,7 +31,7 @@ def id_problem(text: str) -> str | None:
     """Why `text` is not a valid id, or None when it is one."""
     if len(text) > ID_MAX:
         return f"'{text[:20]}…' is {len(text)} characters; an id has at most {ID_MAX}"
-    if not _ID_RE.match(text):
+    if not _ID_RE.fullmatch(text):
         return (
             f"'{text}' is not a valid id; use lowercase letters, digits and single hyphens "
             "(like 'rare-earth-talks')"
@@ -100,7 +100,8 @@ class Date(FieldType):
             "type": ["string", "integer"],  # a year-only date is a number to YAML 1.2 tools
             "minimum": 1,
             "maximum": 9999,
-            "pattern": r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?)?)?[~?]?$",
+            "pattern": r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+            r"(Z|[+-]\d{2}:?\d{2}))?)?)?[~?]?$",
             "description": f"{DATE_FORMS}; may end in ~ (approximate) or ? (uncertain)",
         }
 

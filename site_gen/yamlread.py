@@ -92,8 +92,10 @@ def read_yaml(display_path: str, data: bytes) -> tuple[YNode | None, list[Proble
         return fail(line, col, _invisible(chr(exc.character)))
     except yaml.YAMLError as exc:
         return fail(1, 1, f"not valid YAML: {exc}")
-    except RecursionError:
-        return fail(1, 1, f"values nested too deeply; at most {MAX_DEPTH} levels")
+    except RecursionError:  # the pure-Python composer, before the converter's check
+        return fail(
+            *(_too_deep(text, always=True) or (1, 1)), f"values nested too deeply; at most {MAX_DEPTH} levels"
+        )
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == f"{_YAML}null"):
         return fail(1, 1, "file is empty; write a record (a mapping of fields) or delete the file")
     try:
@@ -106,14 +108,14 @@ def _invisible(char: str, how: str = "") -> str:
     return f"invisible control character U+{ord(char):04X}{how}; delete it"
 
 
-def _too_deep(text: str) -> tuple[int, int] | None:
+def _too_deep(text: str, always: bool = False) -> tuple[int, int] | None:
     """Where nesting first passes MAX_DEPTH, checked on the event stream.
 
     The composer recurses once per level (LibYAML's without any limit, which
     crashes the process on a few hundred thousand '['), so a file that could
     nest deeply is checked first by a pass that does not recurse.
     """
-    if sum(text.count(c) for c in _NESTING_CHARS) < _NESTING_SAFE:
+    if not always and sum(text.count(c) for c in _NESTING_CHARS) < _NESTING_SAFE:
         return None
     depth = 0
     for event in yaml.parse(text, Loader=_Loader):
@@ -152,6 +154,8 @@ def _marked(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
         hint = "YAML forbids tabs; indent with spaces"
     if "escape" in problem:
         hint = "write the character itself, or a valid \\uXXXX escape"
+    if "Unicode character escape" in problem:  # LibYAML's words for a lone surrogate
+        problem = "invalid \\u escape (a lone surrogate or no such character)"
     message = f"not valid YAML: {problem}" + (f"; {hint}" if hint else "")
     if mark is None:
         return 1, 1, message
