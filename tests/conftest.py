@@ -1,0 +1,97 @@
+"""Shared fixtures: a tiny site written into tmp_path, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Union
+
+import pytest
+
+Content = Union[str, bytes]
+
+MINIMAL_SITE_YAML = "title: Test Briefing\nbase_url: https://example.org/briefing/\n"
+
+
+def write_site(root: Path, files: dict[str, Content | None], site_yaml: bool = True) -> Path:
+    """Write `files` ({relative path: text or bytes}) under `root`.
+
+    A minimal valid site.yaml is written first unless `files` gives its own
+    (or maps "site.yaml" to None, or `site_yaml` is False). Text is written
+    as UTF-8 exactly as given; bytes are written as they are.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    files = dict(files)
+    if site_yaml and "site.yaml" not in files:
+        files["site.yaml"] = MINIMAL_SITE_YAML
+    for relpath, text in files.items():
+        if text is None:
+            continue
+        path = root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_bytes(text.encode("utf-8"))
+    return root
+
+
+@pytest.fixture
+def make_site(tmp_path: Path) -> Callable[..., Path]:
+    """make_site({"content/topics/t.yaml": "title: T\\n..."}) -> the site folder.
+
+    Call it more than once with `name=` to make several sites in one test.
+    """
+
+    def make(
+        files: dict[str, Content | None] | None = None, *, name: str = "site", site_yaml: bool = True
+    ) -> Path:
+        return write_site(tmp_path / name, files or {}, site_yaml=site_yaml)
+
+    return make
+
+
+class CliResult:
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.code = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., CliResult]:
+    """Run `python -m site_gen ARGS` as a real subprocess.
+
+    SOURCE_DATE_EPOCH is removed from the environment unless `env` sets it.
+    """
+
+    def run(
+        *args: str | os.PathLike[str],
+        env: dict[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        timeout: float = 120,
+    ) -> CliResult:
+        environ = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+        environ.update(env or {})
+        environ["PYTHONIOENCODING"] = "utf-8"
+        proc = subprocess.run(
+            [sys.executable, "-m", "site_gen", *map(str, args)],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=environ,
+            cwd=cwd,
+            timeout=timeout,
+        )
+        return CliResult(proc)
+
+    return run
