@@ -576,3 +576,83 @@ def test_watcher_waits_for_quiet(tmp_path: Path) -> None:
     writer.join()
     assert changes == {"site.yaml": "changed"}
     assert settled == snapshot(tmp_path)  # only after the last of the burst
+
+
+# -- incremental rebuilds equal fresh builds -----------------------------------
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _replace(path: Path, old: str, new: str) -> Callable[[], None]:
+    return lambda: edit(path, old, new)
+
+
+def _write(path: Path, text: str) -> Callable[[], None]:
+    def write() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    return write
+
+
+def _rename(path: Path, to: Path) -> Callable[[], None]:
+    return lambda: path.rename(to)
+
+
+def _delete(path: Path) -> Callable[[], None]:
+    return lambda: path.unlink()
+
+
+NOTE = "title: A brief note\ndate: 2025-11-01\ntopics:\n  - us-minerals-ban\nsummary: Short *note*.\n"
+
+
+@pytest.mark.slow
+def test_serve_rebuilds_equal_a_fresh_build_after_every_step(example_site: Path, tmp_path: Path) -> None:
+    """serve's long-lived Builder (drafts on) against a fresh full build, step by step."""
+    from site_gen.builder import Builder
+
+    site = example_site
+    stories = site / "content" / "stories"
+    person = site / "content/people/he-lifeng.yaml"
+    draft = stories / "2025/general-licence-terms-agreed.yaml"
+    template = '{% extends "base.html" %}{% block content %}<h1>{{ story.title }}</h1>{% endblock %}'
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("edit a story title", _replace(site / STORY, OLD_TITLE, "Beijing halts gallium sales")),
+        ("add a story", _write(stories / "brief-note.yaml", NOTE)),
+        ("rename it", _rename(stories / "brief-note.yaml", stories / "2025" / "a-renamed-note.yaml")),
+        ("edit a topic", _replace(site / "content/topics/us-minerals-ban.yaml", "title: ", "title: The ")),
+        ("rename a person", _replace(person, "name: He Lifeng", "name: Lifeng He")),
+        ("publish the draft", _replace(draft, "draft: true\n", "")),
+        ("break a story", _replace(site / STORY, "date: 2024-12-03", "date: 2024-13-45")),
+        ("fix it", _replace(site / STORY, "date: 2024-13-45", "date: 2024-12-03")),
+        ("delete the renamed story", _delete(stories / "2025" / "a-renamed-note.yaml")),
+        ("override a template", _write(site / "templates/story.html", template)),
+        ("add a static file", _write(site / "static/notes.txt", "one\n")),
+        ("change it", _write(site / "static/notes.txt", "two\n")),
+        ("drop the template", _delete(site / "templates/story.html")),
+        ("delete the static file", _delete(site / "static/notes.txt")),
+        ("retitle the site", _replace(site / "site.yaml", "title: Rare Earths", "title: Minerals")),
+    ]
+    served = tmp_path / "served"
+    builder = Builder(site, served, drafts=True)
+    assert builder.build("2025-11-20").ok
+    for n, (name, step) in enumerate(steps):
+        before = _tree(served)
+        step()
+        time.sleep(0.002)  # distinct mtimes even on coarse clocks
+        report = builder.build("2025-11-20")
+        if name == "break a story":
+            assert not report.ok and _tree(served) == before, name
+            continue
+        assert report.ok, (name, [str(p) for p in report.errors])
+        fresh = Builder(site, tmp_path / f"fresh-{n}", drafts=True, cache=False).build("2025-11-20")
+        assert fresh.ok, name
+        expected, got = _tree(tmp_path / f"fresh-{n}"), _tree(served)
+        assert sorted(got) == sorted(expected), (name, set(got) ^ set(expected))
+        assert [p for p in expected if expected[p] != got[p]] == [], name
