@@ -7,11 +7,16 @@ raised one by one, so an editor sees all of them in one run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
 ERROR = "error"
 WARNING = "warning"
+
+# A problem is one line: line breaks and other control characters that came
+# from the content (a value, a file name) are shown escaped, as \n or \x07.
+_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True, order=True)
@@ -25,7 +30,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
+        text = f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
+        return _ONE_LINE.sub(lambda m: repr(m.group())[1:-1], text)
 
     @property
     def is_error(self) -> bool:

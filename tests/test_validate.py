@@ -608,3 +608,20 @@ def test_site_yaml_errors_do_not_hide_record_errors(make_site):
     result = load_site(root, as_of=AS_OF)
     assert result.site is None
     assert [(p.path, p.line) for p in result.errors] == [("content/topics/t.yaml", 1), ("site.yaml", 1)]
+
+
+def test_each_problem_stays_on_one_line(make_site):
+    root = make_site(
+        {
+            "content/topics/t.yaml": 'title: T\nsummary: S\nstatus: "act\\nive"\nstarted: "2025\\t11"\n',
+            "content/topics/a\nb.yaml": TOPIC,
+        }
+    )
+    assert site_problems(root) == [
+        "content/topics/a\\nb.yaml:1:1: error: the file name gives an invalid id: 'a\\nb' is not a valid "
+        "id; use lowercase letters, digits and single hyphens (like 'rare-earth-talks'); rename the file "
+        "or set id:",
+        "content/topics/t.yaml:3:9: error: 'status' takes one of active, dormant, closed, not 'act\\nive'",
+        "content/topics/t.yaml:4:10: error: started: '2025\\t11' is not a date; write YYYY, YYYY-MM, "
+        "YYYY-MM-DD or YYYY-MM-DDTHH:MM+HH:MM (optionally ending in ~ or ?)",
+    ]
