@@ -107,3 +107,45 @@ def test_installed_site_gen_inits_and_builds_a_site_with_its_css(venv: Path) -> 
     published = run([site_gen, "--site", "briefing", "publish", "--to", work / "public"], cwd=work)
     assert published.returncode == 0, published.stderr
     assert (work / "public/index.html").is_file()
+
+
+def quick_start_script(bare_remote: Path) -> str:
+    """The README's quick-start commands, minus installing (done) and serve (runs until stopped)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    lines = [line for block in blocks for line in block.splitlines()]
+    kept = [
+        line
+        for line in lines
+        if line.startswith(("site-gen ", "git ")) and not line.startswith("site-gen serve")
+    ]
+    return "set -e\n" + "\n".join(kept).replace("git@github.com:YOU/my-briefing.git", str(bare_remote)) + "\n"
+
+
+@pytest.mark.slow
+def test_the_readme_quick_start_publishes_a_briefing(venv: Path) -> None:
+    work = venv.parent / "quick-start"
+    work.mkdir()
+    bare = work / "remote.git"
+    assert subprocess.run(["git", "init", "-q", "--bare", str(bare)]).returncode == 0
+    script = quick_start_script(bare)
+    assert "site-gen init" in script and "site-gen new" in script and "publish --branch gh-pages" in script
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SOURCE_DATE_EPOCH")}
+    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
+    env.update(
+        GIT_AUTHOR_NAME="New User",
+        GIT_AUTHOR_EMAIL="user@example.org",
+        GIT_COMMITTER_NAME="New User",
+        GIT_COMMITTER_EMAIL="user@example.org",
+    )
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, script + done.stdout + done.stderr
+    published = subprocess.run(
+        ["git", "-C", str(bare), "ls-tree", "-r", "--name-only", "gh-pages"], capture_output=True, text=True
+    ).stdout.split()
+    assert {"index.html", ".nojekyll", "topics/harbour-bridge-repairs/index.html"} <= set(published)
+    # The two new records are drafts: not published until the editor says so.
+    assert not any("city-budget" in path or "budget-vote-delayed" in path for path in published)
