@@ -28,7 +28,8 @@ def print_problems(problems: Sequence[Problem]) -> None:
 
 def summary_line(problems: Sequence[Problem], files: int) -> str:
     errors = sum(1 for p in problems if p.is_error)
-    return f"{_plural(errors, 'error')}, {_plural(len(problems) - errors, 'warning')} in {_plural(files, 'file')}"
+    warnings = len(problems) - errors
+    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {_plural(files, 'file')}"
 
 
 def cmd_check(args: argparse.Namespace) -> int:

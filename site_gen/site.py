@@ -82,6 +82,8 @@ def load_site(
     root = site_root(path)
     problems = Problems()
     config = load_config(root, problems)
+    if isinstance(as_of, datetime):  # a moment: its day in the site's timezone
+        as_of = as_of.astimezone(config.tz).date() if config and as_of.tzinfo else as_of.date()
     day = as_of if isinstance(as_of, date) else as_of_date(as_of, config)
     loader = loader or Loader(root)
     records, files = loader.load(problems)

@@ -346,11 +346,6 @@ def test_an_instant_deadline_is_judged_on_its_day_in_the_site_timezone(make_site
     assert not tokyo.is_overdue(tokyo.get("questions", "q")), "it is 1 December 05:00 in Tokyo"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="site.load_site keeps a datetime passed as as_of (datetime is a date subclass), so "
-    "Site.is_overdue compares a date with a datetime and raises TypeError",
-)
 def test_a_datetime_as_of_is_taken_as_its_day(make_site):
     from datetime import datetime
 
