@@ -136,11 +136,14 @@ def test_whats_next_of_a_topic_holds_only_that_topic(outs: dict[str, Path]) -> N
 
 
 def changes(out: Path, topic: str = "Alpha affair") -> list[str]:
+    """The home page's 'what changed' items that name `topic`, without the topic names."""
     changed = section(page(out, ""), "changed")
-    for brief in changed.find_all("section", class_="topic-brief"):
-        if brief.find("h3").text == topic:
-            return [li.text for li in brief.find_all("li")]
-    raise AssertionError(f"no brief for {topic}")
+    found = []
+    for li in changed.find("ul", class_="changes").find_all("li", class_="change"):
+        names = [a.text for a in li.find(None, class_="change-topics").find_all("a")]
+        if topic in names:
+            found.append(li.text.rsplit(" (", 1)[0])
+    return found
 
 
 @pytest.mark.parametrize(
@@ -187,10 +190,21 @@ def test_home_what_changed_in_the_recent_window(
     assert note.startswith("In the 7 days to")
 
 
-def test_home_briefs_each_active_topic_only(outs: dict[str, Path]) -> None:
+def test_home_lists_each_change_once_and_each_active_topic(outs: dict[str, Path]) -> None:
     changed = section(page(outs[BEFORE_DEADLINE], ""), "changed")
-    briefs = [b.find("h3").text for b in changed.find_all("section", class_="topic-brief")]
-    assert briefs == ["Alpha affair", "Beta dispute", "Delta stalled matter"]  # gamma is closed
+    items = [li.text for li in changed.find("ul", class_="changes").find_all("li", class_="change")]
+    assert len(items) == len(set(items))
+    assert changes(outs[BEFORE_DEADLINE], "Beta dispute") == []
+    pulse = [li.find("a").text for li in changed.find("ul", class_="topic-pulse").find_all("li")]
+    assert pulse == ["Alpha affair", "Beta dispute", "Delta stalled matter"]  # gamma is closed
+    alpha = changed.find("ul", class_="topic-pulse").find_all("li")[0].text
+    assert "4 new or changed" in alpha and "3 open questions" in alpha
+
+
+def test_home_counts_overdue_questions(outs: dict[str, Path]) -> None:
+    before = section(page(outs[BEFORE_DEADLINE], ""), "open").find(None, class_="overdue-note").text
+    after = section(page(outs[AFTER_DEADLINE], ""), "open").find(None, class_="overdue-note").text
+    assert before.startswith("1 overdue") and after.startswith("2 overdue")
 
 
 @pytest.mark.parametrize(
