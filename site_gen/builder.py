@@ -29,6 +29,7 @@ from .markup import MarkdownRenderer
 from .pages import PAGES
 from .render import TemplateProblem, make_environment, render_page, templates_fingerprint
 from .routes import Route, Urls, plan
+from .search import search_index
 from .site import LoadResult, load_site
 from .views import ViewBuilder
 from .writer import FileState, check_output_dir, commit, digest_of, existing_files, stamp_of
@@ -105,9 +106,12 @@ class Builder:
         produced, problems, rendered = self._produce(site)
         if problems:
             return self._failed(result, started, problems)
+        # The search index joins the build's files, so it is written (and published) with them.
+        index, notes = search_index(produced, self.out, self.files)
+        produced.update(index)
         report = self._write(produced)
         self._save()
-        report.problems = result.problems
+        report.problems = result.problems + notes
         report.files = result.files
         report.rendered = rendered
         report.pages = sum(1 for path in produced if path.endswith(".html") and path != "404.html")

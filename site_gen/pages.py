@@ -388,6 +388,11 @@ def not_found(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     return "404.html", {"page": vb.page("404.html", "Page not found", "not_found")}
 
 
+def search(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    crumbs = (Link("search/", "Search"),)
+    return "search.html", {"page": vb.page("search/", "Search", "search", crumbs=crumbs)}
+
+
 def _plain(vb: ViewBuilder, markdown_text: str) -> str:
     import re
     from html import unescape
@@ -413,4 +418,5 @@ PAGES: dict[str, Callable[[ViewBuilder, str], tuple[str, Context]]] = {
     "person": person,
     "quotes": quotes,
     "not_found": not_found,
+    "search": search,
 }

@@ -17,6 +17,8 @@ import jinja2
 from jinja2 import pass_context
 
 from .errors import Problem, SiteGenError
+from .search import search_markup_global
+from .structured import json_ld_global, open_graph_global
 
 
 def theme_dir() -> Path:
@@ -72,6 +74,10 @@ def make_environment(root: Path) -> jinja2.Environment:
         auto_reload=True,
     )
     env.filters["url"] = _url
+    # What readers' tools see besides the page: JSON-LD, Open Graph, search-index markup.
+    env.globals["json_ld"] = json_ld_global
+    env.globals["open_graph"] = open_graph_global
+    env.globals["search_markup"] = search_markup_global
     return env
 
 

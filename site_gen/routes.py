@@ -101,6 +101,7 @@ def plan(site: Site, urls: Urls) -> list[Route]:
         Route("people/index.html", "people"),
         Route("quotes/index.html", "quotes"),
         Route("404.html", "not_found"),
+        Route("search/index.html", "search"),
         Route("feed.xml", "feed"),
         Route("sitemap.xml", "sitemap"),
         Route("robots.txt", "robots"),

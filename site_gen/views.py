@@ -162,6 +162,7 @@ NAV = (
     Link("questions/", "Questions"),
     Link("people/", "People"),
     Link("quotes/", "Quotes"),
+    Link("search/", "Search"),
 )
 
 

@@ -66,7 +66,10 @@ def test_editing_one_story_rewrites_exactly_the_pages_that_show_it(tmp_path: Pat
     differ = {rel for rel in new if old.get(rel) != new[rel]}
     touched = {rel for rel in new if old_stamps.get(rel) != new_stamps[rel]}
     assert touched == differ  # written exactly when the bytes change
-    assert written_count(run.stderr) == (len(differ), 0)
+    # Only the search index's content-named files that were replaced are removed.
+    gone = set(old) - set(new)
+    assert all(rel.startswith("pagefind/") for rel in gone)
+    assert written_count(run.stderr) == (len(differ), len(gone))
     shows = {
         "stories/may-day/index.html",
         "topics/alpha/index.html",
@@ -91,11 +94,15 @@ def test_editing_one_story_rewrites_exactly_the_pages_that_show_it(tmp_path: Pat
 def test_deleting_a_record_removes_its_page(tmp_path: Path) -> None:
     site = fixture_site(tmp_path / "site")
     out = build(site)
+    before = set(tree(out))
     (site / "content/questions/dropped-one.yaml").unlink()
     run = site_gen("--site", site, "build", "--as-of", AS_OF)
     assert run.code == 0, run
     assert not (out / "questions/dropped-one").exists()
-    assert written_count(run.stderr)[1] == 1
+    gone = before - set(tree(out))
+    # The page, and the search index's content-named files that were replaced.
+    assert {rel for rel in gone if not rel.startswith("pagefind/")} == {"questions/dropped-one/index.html"}
+    assert written_count(run.stderr)[1] == len(gone)
     assert tree(out) == fresh(site, tmp_path / "ref")
 
 

@@ -1,0 +1,38 @@
+// Progressive enhancement of /search/: the plain form already works without
+// JavaScript (it reloads the page with ?q=). Here Pagefind's UI takes over and
+// searches the index built with the site, in the browser, with no server.
+(function () {
+  "use strict";
+  var mount = document.querySelector("[data-search-ui]");
+  var form = document.querySelector("[data-search-form]");
+  if (!mount || !form) return;
+  var query = new URLSearchParams(window.location.search).get("q") || "";
+  if (typeof window.PagefindUI !== "function") {
+    var note = document.createElement("p");
+    note.className = "search-note";
+    note.textContent = "Search is not available on this copy of the site: it was built without its search index.";
+    mount.appendChild(note);
+    return;
+  }
+  // This page is /search/ under the site's root, wherever the site is served.
+  var root = new URL("../", window.location.href).pathname;
+  form.hidden = true;
+  var ui = new window.PagefindUI({
+    element: mount,
+    baseUrl: root,
+    bundlePath: root + "pagefind/",
+    showSubResults: true,
+    showImages: false,
+    autofocus: !query,
+    translations: { placeholder: "Search stories, questions, topics and people" }
+  });
+  // Pagefind's own field has only a placeholder: give it the form's visible label.
+  var input = mount.querySelector("input[type=text], input[type=search]");
+  var label = form.querySelector("label");
+  if (input && label) {
+    input.id = label.htmlFor;
+    label.classList.add("search-label");
+    mount.insertBefore(label, mount.firstChild);
+  }
+  if (query) ui.triggerSearch(query);
+})();
