@@ -318,8 +318,8 @@ def title_from(folder: Path) -> str:
 def init_site(target: Path, today: date | None = None) -> list[str]:
     """Create a new site in `target` (absent or empty); return the files written.
 
-    The files are written into a sibling folder first and moved into place in
-    one rename, so a failure leaves nothing behind.
+    The files are written into a sibling folder first and then moved into
+    place (one rename for a new folder), so a failure leaves nothing behind.
     """
     target = Path(os.path.abspath(target))
     if target.is_symlink():
@@ -348,13 +348,11 @@ def _write_tree(folder: Path, texts: dict[str, str]) -> None:
 
 
 def _move_into_place(stage: Path, target: Path) -> None:
-    try:
-        os.rename(stage, target)  # replaces an empty folder too
+    if not target.exists():
+        os.rename(stage, target)
         return
-    except OSError:
-        if not target.is_dir():
-            raise
-    # An empty folder that cannot be replaced (a mount point, say): move the entries in.
+    # An existing empty folder keeps its identity (it may be someone's current
+    # folder, a mount point, or carry its own permissions): move the entries in.
     moved = []
     try:
         for entry in sorted(os.listdir(stage)):

@@ -299,6 +299,18 @@ def test_init_into_an_existing_empty_folder(tmp_path: Path, run_cli) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 
 
+def test_init_dot_in_an_empty_current_folder_keeps_that_folder(tmp_path: Path, run_cli) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    here.chmod(0o750)
+    inode = here.stat().st_ino
+    result = run_cli("init", ".", cwd=here)
+    assert result.code == 0, result
+    assert here.stat().st_ino == inode and (here.stat().st_mode & 0o777) == 0o750
+    assert (here / "site.yaml").is_file() and (here / ".github/workflows/publish.yml").is_file()
+    assert run_cli("check", "--strict", cwd=here).code == 0
+
+
 def test_init_creates_missing_parent_folders(tmp_path: Path, run_cli) -> None:
     assert run_cli("init", tmp_path / "a/b/c").code == 0
     assert (tmp_path / "a/b/c/content/topics/harbour-bridge-repairs.yaml").is_file()
