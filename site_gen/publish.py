@@ -184,10 +184,10 @@ def publish_to(
     """Make `target` exactly the production build, or leave it as it was."""
     target = _real_target(target)
     _refuse_foreign(root, target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(target)
     stage = target.parent / f".{target.name}.publish-{os.getpid()}-{secrets.token_hex(4)}"
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(target)
         os.mkdir(stage)
     except OSError as exc:
         raise PublishError(
@@ -201,6 +201,11 @@ def publish_to(
         if target.is_dir():
             os.chmod(stage, stat.S_IMODE(os.stat(target).st_mode))
         _swap_in(stage, target)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise PublishError(
+            f"publish failed: {exc.strerror or exc}{where}; {target} was left as it was"
+        ) from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     _remember(root, target, build.report.outputs)
@@ -367,7 +372,10 @@ def publish_branch(
     if push:
         git.require_remote(remote)
     with tempfile.TemporaryDirectory(prefix="site-gen-publish-") as temp:
-        build = production_build(root, Path(temp, "site"), as_of, base_url)
+        try:
+            build = production_build(root, Path(temp, "site"), as_of, base_url)
+        except OSError as exc:
+            raise PublishError(f"the build failed: {exc.strerror or exc}; nothing was published") from None
         extras = {".nojekyll": b""}
         if build.cname:
             extras["CNAME"] = (build.cname + "\n").encode()

@@ -152,6 +152,14 @@ def test_publish_to_refuses_repositories_and_the_site_itself(
     assert tree(tmp_path) == before
 
 
+def test_publish_to_where_nothing_can_be_staged_is_a_clear_error(site: Path, tmp_path: Path, run_cli) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    result = run_cli("--site", site, "publish", "--to", tmp_path / "a-file" / "public", *AS_OF)
+    assert result.code == 1, result
+    assert "cannot stage the new site beside" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "a-file").read_text() == "not a folder\n"
+
+
 def test_publish_to_recognises_its_folder_without_the_cache(site: Path, tmp_path: Path, run_cli) -> None:
     target = tmp_path / "public"
     assert run_cli("--site", site, "publish", "--to", target, *AS_OF).code == 0
