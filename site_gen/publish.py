@@ -30,7 +30,7 @@ from pathlib import Path
 from . import __version__
 from .builder import CACHE_DIR, Builder, BuildReport
 from .errors import ContentError, Problem, Problems, SiteGenError, UsageError
-from .fields import KIND_SINGULAR, KINDS
+from .fields import KIND_SINGULAR, KINDS, SINGULAR_TO_KIND
 from .writer import check_output_dir, looks_built
 
 PUBLISHED_RECORD = "published.json"
@@ -38,6 +38,16 @@ TRAILER = "Published-by: site-gen"
 ALLOWED_DOTFILES = (".nojekyll",)
 ALLOWED_DOT_DIRS = (".well-known",)
 
+_ID = rb"([a-z0-9]+(?:-[a-z0-9]+)*)"
+_KIND_NAMES = "|".join(KINDS).encode()
+_SINGULARS = "|".join(KIND_SINGULAR.values()).encode()
+# A record's URL path (stories/<id>/), its anchor or element id (#event-<id>,
+# id="quote-<id>"), or a data attribute naming it (data-question="<id>").
+_RECORD_REFERENCE = re.compile(
+    rb"(?<![A-Za-z0-9_-])(?:(" + _KIND_NAMES + rb")/" + _ID + rb"/"
+    rb"|(?:#|\bid=[\"']?)(" + _SINGULARS + rb")-" + _ID + rb"(?![a-z0-9-])"
+    rb"|data-(" + _SINGULARS + rb")=[\"']" + _ID + rb"[\"'])"
+)
 _PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
 _SECRET_NAMES = re.compile(
     r"(^|/)(id_(rsa|dsa|ecdsa|ed25519)|[^/]*\.(pem|key|p12|pfx|kdbx|swp|swo|swx|bak|orig|rej)|[^/]*~|#[^/]*#)$"
@@ -119,14 +129,12 @@ def scan_tree(folder: Path, manifest: list[str], drafts: set[tuple[str, str]]) -
         if rel not in expected:
             leaks.append(f"{rel}: not made by this build")
         leaks += _name_leaks(rel)
-    patterns = _draft_patterns(drafts)
     for rel in sorted(found & expected):
         data = (folder / rel).read_bytes()
         if _PRIVATE_KEY.search(data):
             leaks.append(f"{rel}: holds a private key")
-        for (kind, record_id), pattern in patterns:
-            if pattern.search(data):
-                leaks.append(f"{rel}: links to the draft {KIND_SINGULAR[kind]} '{record_id}'")
+        for kind, record_id in sorted(linked_records(data) & drafts):
+            leaks.append(f"{rel}: links to the draft {KIND_SINGULAR[kind]} '{record_id}'")
         if rel == "data/briefing.json":
             leaks += _json_draft_leaks(rel, data, drafts)
     leaks += [f"{rel}: in the build's manifest but missing" for rel in sorted(expected - found)]
@@ -143,23 +151,17 @@ def _name_leaks(rel: str) -> list[str]:
     return []
 
 
-def _draft_patterns(drafts: set[tuple[str, str]]) -> list[tuple[tuple[str, str], re.Pattern[bytes]]]:
-    """Where a draft's id would show if it leaked: its URL, its anchor, its data attribute.
+def linked_records(data: bytes) -> set[tuple[str, str]]:
+    """(kind, id) of every record a file points at: by URL, anchor or data attribute.
 
-    Ids are matched only in those contexts, so a draft called 'the' or
-    'update' does not match ordinary words.
+    Ids are only read in those places, so a draft called 'the' or 'update'
+    is not confused with the word; one pass per file, whatever the number of drafts.
     """
-    patterns = []
-    for kind, record_id in sorted(drafts):
-        rid = re.escape(record_id)
-        singular = re.escape(KIND_SINGULAR[kind])
-        contexts = [
-            rf"(?<![A-Za-z0-9_-]){re.escape(kind)}/{rid}/",
-            rf"(?:#|\bid=[\"']?){singular}-{rid}(?![a-z0-9-])",
-            rf"\bdata-{singular}=[\"']{rid}[\"']",
-        ]
-        patterns.append(((kind, record_id), re.compile("|".join(contexts).encode())))
-    return patterns
+    found = set()
+    for match in _RECORD_REFERENCE.finditer(data):
+        name, record_id = (g.decode() for g in match.groups() if g)
+        found.add((name if name in KINDS else SINGULAR_TO_KIND[name], record_id))
+    return found
 
 
 def _json_draft_leaks(rel: str, data: bytes, drafts: set[tuple[str, str]]) -> list[str]:
