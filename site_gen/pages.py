@@ -164,7 +164,8 @@ def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     active = [t for t in site.all("topics") if t.values["status"] == "active"]
     everything = [r for kind in TOPICAL for r in site.all(kind)]
     summaries = tuple(_topic_summary(vb, t) for t in active)
-    quotes = sorted(site.all("quotes"), key=site.sort_key, reverse=True)[:RECENT_QUOTES]
+    said = [q for q in site.all("quotes") if q.values["date"].first_day(vb.tz) <= site.options.as_of]
+    quotes = sorted(said, key=site.sort_key, reverse=True)[:RECENT_QUOTES]
     start, end = recent_window(site)
     return "home.html", {
         "page": vb.page("", site.config.title, "home"),

@@ -361,3 +361,15 @@ def test_no_overdue_summary_when_nothing_is_overdue(tmp_path: Path) -> None:
     run = site_gen("--site", site, "check", "--as-of", BEFORE_DEADLINE)
     assert run.code == 0, run
     assert "overdue" not in run.stderr
+
+
+def test_home_recent_quotes_are_those_said_by_the_as_of_date(tmp_path: Path) -> None:
+    future = {
+        "content/quotes/later.yaml": "text: Not said yet.\nspeaker: ann\ndate: 2025-12-05\ntopics: [alpha]\n"
+        "source: {name: Wire}\n"
+    }
+    site = fixture_site(tmp_path / "site", future)
+    before = section(page(build(site, BEFORE_DEADLINE, out=tmp_path / "a"), ""), "quotes").text
+    after = section(page(build(site, "2025-12-05", out=tmp_path / "b"), ""), "quotes").text
+    assert "Not said yet." not in before and "We will see." in before
+    assert after.index("Not said yet.") < after.index("We will see.")
