@@ -237,10 +237,7 @@ class Builder:
     def _save(self) -> None:
         if self.cache_file is None:
             return
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        ignore = self.cache_file.parent / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# site-gen's build cache: safe to delete at any time\n*\n")
+        make_cache_dir(self.cache_file.parent)
         state = {
             "version": CACHE_VERSION,
             "records": self.loader.state(),
@@ -253,9 +250,17 @@ class Builder:
         os.replace(temp, self.cache_file)
 
 
+def make_cache_dir(folder: Path) -> None:
+    """The cache folder, which git ignores even where the repository does not say so."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# site-gen's build cache: safe to delete at any time\n*\n")
+
+
 @contextmanager
 def _exclusive(lock_path: Path) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    make_cache_dir(lock_path.parent)
     with open(lock_path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
