@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -53,7 +54,7 @@ def search_markup(context: Mapping[str, Any]) -> SearchMarkup:
     kind = context["page"].kind
     if kind not in INDEXED:
         return SearchMarkup(False, ())
-    topics = [t.label for t in _topic_links(kind, context)]
+    topics = [_filter_value(t.label) for t in _topic_links(kind, context)]
     filters = [("kind", INDEXED[kind])] + [("topic", label) for label in dict.fromkeys(topics)]
     return SearchMarkup(True, tuple(filters))
 
@@ -71,6 +72,18 @@ def _topic_links(kind: str, context: Mapping[str, Any]) -> Iterable[Any]:
 @dataclass(frozen=True)
 class _Label:
     label: str
+
+
+def _filter_value(text: str) -> str:
+    """A filter value that Pagefind's UI shows as the text it is.
+
+    The UI inserts filter values as HTML (titles and excerpts it escapes), so the
+    indexed value must be HTML-escaped text. Pagefind 1.5 decodes a filter
+    element's entities twice, so the value is escaped twice here; the template
+    escapes it once more for the page itself. A record title can thus never
+    become markup in the search page (tests/test_search.py checks it in Chromium).
+    """
+    return escape(escape(text, quote=False), quote=False)
 
 
 @pass_context

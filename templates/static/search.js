@@ -16,7 +16,6 @@
   }
   // This page is /search/ under the site's root, wherever the site is served.
   var root = new URL("../", window.location.href).pathname;
-  form.hidden = true;
   var ui = new window.PagefindUI({
     element: mount,
     baseUrl: root,
@@ -30,9 +29,12 @@
   var input = mount.querySelector("input[type=text], input[type=search]");
   var label = form.querySelector("label");
   if (input && label) {
-    input.id = label.htmlFor;
-    label.classList.add("search-label");
     mount.insertBefore(label, mount.firstChild);
+    label.classList.add("search-label");
+    form.parentNode.removeChild(form);
+    input.id = label.htmlFor;
   }
+  var fallback = document.querySelector("[data-search-fallback]");
+  if (fallback) fallback.hidden = true;
   if (query) ui.triggerSearch(query);
 })();
