@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,6 +156,19 @@ class _Known:
     result: FileResult
 
 
+RACY_NS = 2_000_000_000
+
+
+def _trusted(stamp: tuple[int, int]) -> tuple[int, int]:
+    """The stamp to remember: none for a file modified within the last two seconds.
+
+    Two saves within one timestamp tick can leave mtime and size unchanged
+    (git's "racy" files), so a file that fresh is read again next time and
+    compared by content instead.
+    """
+    return stamp if time.time_ns() - stamp[0] > RACY_NS else (0, 0)
+
+
 class Loader:
     """Loads a site's records, re-reading only files whose stat changed.
 
@@ -184,7 +198,9 @@ class Loader:
             if data is None:
                 continue
             key = content_key(source, data)
-            self.changed.append(source.relpath)
+            if known is None or known.key != key:
+                self.changed.append(source.relpath)
+            stamp = _trusted(stamp)
             if key in by_key:
                 fresh[source.relpath] = _Known(stamp, key, by_key[key])
             else:
