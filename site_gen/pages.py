@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from .index import TOPICAL
 from .model import Record
-from .views import Entry, Link, QuestionView, ViewBuilder, recent_window, within
+from .views import DateView, Entry, Link, QuestionView, ViewBuilder, recent_window, within
 
 Context = dict[str, Any]
 LATEST = 3
@@ -22,7 +22,7 @@ class TopicSummary:
     latest: tuple[Entry, ...]
     changed: tuple[Entry, ...]
     open_questions: int
-    last_date: str | None
+    last_date: DateView | None
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def _topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
         latest(vb, records),
         changed_entries(vb, records),
         sum(1 for r in records if r.kind == "questions" and r.values["status"] == "open"),
-        last.date.display(vb.tz) if last and last.date else None,
+        vb.date(last.date) if last and last.date else None,
     )
 
 

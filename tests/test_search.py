@@ -2,6 +2,9 @@
 change; /search/ finds things in Chromium, filters by kind, and the site reads fine
 with JavaScript off."""
 
+# The fixtures come from readerkit; tests name them as arguments.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import gzip

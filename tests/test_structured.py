@@ -1,5 +1,8 @@
 """JSON-LD, Open Graph, Twitter card, canonical and language markup, checked against the records."""
 
+# The fixtures come from readerkit; tests name them as arguments.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
