@@ -69,7 +69,7 @@ class Server:
         self.lines: list[str] = []
         self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(600):
+        if not self.ready.wait(1800):
             sys.exit("serve did not start:\n" + "\n".join(self.lines))
         match = re.search(r"at http://[^:]+:(\d+)(/\S*) ", self.lines[-1])
         if not match:
@@ -126,7 +126,9 @@ def retitle(path: Path, marker: str) -> None:
     path.write_text(text[: match.start(1)] + new + text[match.end(1) :], encoding="utf-8")
 
 
-async def measure(server: Server, story: Path, page: str, rounds: int) -> tuple[list[float], list[float]]:
+async def measure(
+    server: Server, story: Path, page: str, rounds: int, timeout: float
+) -> tuple[list[float], list[float]]:
     url = f"ws://127.0.0.1:{server.port}/livereload"
     conn = await tornado.websocket.websocket_connect(url)
     status, html = server.get(page)
@@ -139,7 +141,10 @@ async def measure(server: Server, story: Path, page: str, rounds: int) -> tuple[
         marker = f"bench-{n}"
         started = time.perf_counter()
         retitle(story, marker)
-        message = json.loads(await asyncio.wait_for(conn.read_message(), 60))
+        try:
+            message = json.loads(await asyncio.wait_for(conn.read_message(), timeout))
+        except asyncio.TimeoutError:
+            sys.exit(f"no reload within {timeout:.0f} s; serve said:\n" + "\n".join(server.lines[-20:]))
         reloaded = time.perf_counter()
         assert message["command"] == "reload", message
         while marker not in server.get(page)[1]:
@@ -174,6 +179,7 @@ def main() -> int:
     source.add_argument("--site", type=Path, help="a site folder (default: the example site)")
     source.add_argument("--stories", type=int, help="generate a corpus of N stories with bench/gen_corpus.py")
     parser.add_argument("--rounds", type=int, default=10, help="edits to time (default 10)")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for one reload")
     parser.add_argument("--target-ms", type=float, help="exit 1 when the median edit-to-page exceeds it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
@@ -186,7 +192,7 @@ def main() -> int:
         print(f"{site}: first build and start in {time.perf_counter() - started:.1f} s")
         try:
             story, page = pick_story(site, server)
-            reloads, pages = asyncio.run(measure(server, story, page, args.rounds))
+            reloads, pages = asyncio.run(measure(server, story, page, args.rounds, args.timeout))
         finally:
             server.stop()
         for line in server.lines:
@@ -195,9 +201,8 @@ def main() -> int:
         print(f"{args.rounds} edits of {story.relative_to(site)}")
         print(summary("edit -> reload message", reloads))
         print(summary("edit -> page rewritten", pages))
-    target = args.target_ms if args.target_ms is not None else None
-    if target is not None and statistics.median(pages) > target:
-        print(f"over the target of {target:.0f} ms")
+    if args.target_ms is not None and statistics.median(pages) > args.target_ms:
+        print(f"over the target of {args.target_ms:.0f} ms")
         return 1
     return 0
 

@@ -112,14 +112,17 @@ class Preview:
             settled, changes = waited
             pending.update(changes)
             self.watcher.accept(settled)
-            report = self._build()
-            if not report.ok and retries < TRANSIENT_RETRIES and self._still_moving():
-                # A half-written file during a burst of saves: build again
-                # from the settled files before showing any error.
-                retries += 1
-                continue
+            try:
+                report = self._build()
+                if not report.ok and retries < TRANSIENT_RETRIES and self._still_moving():
+                    # A half-written file during a burst of saves: build again
+                    # from the settled files before showing any error.
+                    retries += 1
+                    continue
+                self._announce(pending, report)
+            except Exception:  # the preview outlives any one bad moment
+                traceback.print_exc()
             retries = 0
-            self._announce(pending, report)
             pending = {}
 
     def _still_moving(self) -> bool:
