@@ -77,6 +77,7 @@ class Builder:
         self.markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
         self.files: dict[str, FileState] = {}
         self.cache_file = self._cache_file() if cache else None
+        self._env: tuple[str, Any] | None = None
         self._restore()
 
     # -- the pipeline -------------------------------------------------------
@@ -137,8 +138,13 @@ class Builder:
         renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
         renderer.render_all(markdown_texts(site))
         views = ViewBuilder(site, renderer, urls)
-        env = make_environment(self.root)
-        base = _hash(repr((CACHE_VERSION, templates_fingerprint(self.root), site.config, site.options)))
+        templates = templates_fingerprint(self.root)
+        # Compiling the templates costs more than rendering a few pages: a
+        # long-lived builder (serve) keeps them until a template file changes.
+        if self._env is None or self._env[0] != templates:
+            self._env = (templates, make_environment(self.root))
+        env = self._env[1]
+        base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
         produced: dict[str, tuple[str, bytes | None]] = {}
         problems: list[Problem] = []
         rendered = 0
