@@ -25,6 +25,8 @@ Snapshot = dict[str, Stamp]
 WATCHED_FOLDERS = ("content", "templates", "static")
 POLL_SECONDS = 0.05
 QUIET_SECONDS = 0.05
+SCAN_SPACING = 4  # a whole scan starts at most once per 4x its own duration
+HOT_FILES = 32
 
 
 def snapshot(root: Path, folders: tuple[str, ...] = WATCHED_FOLDERS) -> Snapshot:
@@ -106,6 +108,7 @@ class Watcher:
         self.poll = poll
         self.quiet = quiet
         self.seen: Snapshot = snapshot(root)
+        self.hot: list[str] = []  # the files changed last, most recent first
 
     def moved(self) -> bool:
         """Whether the folders differ from the last snapshot taken for a build."""
@@ -113,20 +116,29 @@ class Watcher:
 
     def wait(self, stop: threading.Event) -> tuple[Snapshot, dict[str, str]] | None:
         """The settled new snapshot and what changed; None once `stop` is set."""
-        interval = self.poll
-        while not stop.wait(interval):
-            started = time.perf_counter()
+        next_scan = 0.0
+        while not stop.wait(self.poll):
+            if time.monotonic() < next_scan and not self._hot_moved():
+                continue
+            started = time.monotonic()
             current = snapshot(self.root)
-            # On a very large site a scan itself takes a while: poll less
-            # often then, so watching never eats more than a share of a core.
-            interval = max(self.poll, 4 * (time.perf_counter() - started))
+            # On a very large site a whole scan takes a while: scan less often
+            # then, so watching never eats more than a share of a core. The
+            # files edited last are still looked at on every tick, since an
+            # editor mostly saves the same few files again and again.
+            next_scan = started + SCAN_SPACING * (time.monotonic() - started)
             if current == self.seen:
                 continue
             settled = self._settle(current, stop)
             if settled is None:
                 return None
-            return settled, differences(self.seen, settled)
+            changes = differences(self.seen, settled)
+            self.hot = [*changes, *(p for p in self.hot if p not in changes)][:HOT_FILES]
+            return settled, changes
         return None
+
+    def _hot_moved(self) -> bool:
+        return any(_stamp(self.root / path) != self.seen.get(path) for path in self.hot)
 
     def accept(self, settled: Snapshot) -> None:
         """Record that a build started from `settled`."""

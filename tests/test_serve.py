@@ -656,3 +656,20 @@ def test_serve_rebuilds_equal_a_fresh_build_after_every_step(example_site: Path,
         expected, got = _tree(tmp_path / f"fresh-{n}"), _tree(served)
         assert sorted(got) == sorted(expected), (name, set(got) ^ set(expected))
         assert [p for p in expected if expected[p] != got[p]] == [], name
+
+
+def test_watcher_keeps_the_files_edited_last_hot(tmp_path: Path) -> None:
+    """On a big site whole scans are spaced out; the files edited last are checked every tick."""
+    (tmp_path / "site.yaml").write_text("title: t\n")
+    story = tmp_path / "content" / "stories" / "a.yaml"
+    story.parent.mkdir(parents=True)
+    story.write_text("a")
+    watcher = Watcher(tmp_path, poll=0.01, quiet=0.02)
+    stop = threading.Event()
+    threading.Timer(0.05, lambda: story.write_text("ab")).start()
+    settled, changes = watcher.wait(stop)
+    watcher.accept(settled)
+    assert changes == {"content/stories/a.yaml": "changed"}
+    assert watcher.hot == ["content/stories/a.yaml"] and not watcher._hot_moved()
+    story.write_text("abc")
+    assert watcher._hot_moved()
