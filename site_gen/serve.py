@@ -35,7 +35,7 @@ from tornado.netutil import bind_sockets
 
 from .builder import CACHE_DIR, Builder, BuildReport
 from .config import CONFIG_NAME, load_config
-from .errors import ERROR, Problem, Problems, SiteGenError
+from .errors import ERROR, Problem, Problems, SiteGenError, UsageError
 from .livereload_adapter import LiveReload
 from .watch import WATCHED_FOLDERS, Watcher, describe
 
@@ -489,12 +489,14 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, folder: Path | 
     root = root.resolve()
     folder = (folder or serve_folder(root)).resolve()
     check_serve_folder(root, folder)
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: a port is a number from 1 to 65535 (0 picks a free one)")
+    sockets = bind(host, port)
     if not is_loopback_host(host):
         say(
             f"warning: serving on {host or 'every address'}: the preview is visible to your network, "
             "drafts included"
         )
-    sockets = bind(host, port)
     port = sockets[0].getsockname()[1]
     preview = Preview(root, folder)
     preview.first_build()

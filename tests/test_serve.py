@@ -486,6 +486,18 @@ def test_busy_port_is_a_clear_error(example_site: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
+def test_port_out_of_range_is_a_usage_error(example_site: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "site_gen", "--site", str(example_site), "serve", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--port 70000" in result.stderr
+    assert not (example_site / ".site-gen-cache").exists()  # nothing built, nothing listened
+
+
 # -- the pieces, on real files -------------------------------------------------
 
 
