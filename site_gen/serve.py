@@ -141,8 +141,10 @@ class Preview:
     def _announce(self, changes: dict[str, str], report: BuildReport) -> None:
         had_errors = bool(self.state.errors)
         if report.ok:
+            # Pages only: the search index's many small files would drown them.
             pages = sum(1 for path in report.written if path.endswith(".html"))
-            removed = f", {len(report.removed)} removed" if report.removed else ""
+            gone = sum(1 for path in report.removed if path.endswith(".html"))
+            removed = f", {gone} removed" if gone else ""
             fixed = " (errors fixed)" if had_errors else ""
             ms = round(report.seconds * 1000)
             say(f"{describe(changes)}: {plural(pages, 'page')} rebuilt{removed} in {ms} ms{fixed}")
