@@ -138,9 +138,13 @@ def hostile(sites: dict[str, Built]) -> Built:
     return sites["hostile"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's Chromium driven by Playwright, one per test process."""
+    """Debian's Chromium driven by Playwright, one per test module.
+
+    Not per session: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which would break other modules' asyncio tests.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
