@@ -23,7 +23,7 @@
     showSubResults: true,
     showImages: false,
     autofocus: !query,
-    translations: { placeholder: "Search stories, questions, topics and people" }
+    translations: { placeholder: "Search" }
   });
   // Pagefind's own field has only a placeholder: give it the form's visible label.
   var input = mount.querySelector("input[type=text], input[type=search]");
