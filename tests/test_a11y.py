@@ -74,6 +74,7 @@ def test_search_page_with_results_and_filters_open_passes_axe(browser, example: 
     try:
         page.goto(example.url + "search/?q=licences")
         page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
+        page.wait_for_selector("#kind-Question", state="attached", timeout=15000)
         page.get_by_text("Kind", exact=True).click()
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)

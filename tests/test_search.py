@@ -164,11 +164,14 @@ def test_filtering_by_kind_keeps_only_questions(browser, example: Built) -> None
     try:
         page.goto(example.url + "search/?q=licences")
         page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
-        page.get_by_text("Kind", exact=True).click()
-        page.get_by_role("checkbox", name="Question").check()
+        # The filters arrive after the first results; open the Kind group once they are there.
+        page.wait_for_selector("#kind-Question", state="attached", timeout=15000)
+        if not page.eval_on_selector("#kind-Question", "e => e.closest('details').open"):
+            page.get_by_text("Kind", exact=True).click()
+        page.locator("#kind-Question").check(timeout=15000)
         page.wait_for_function(
-            "() => [...document.querySelectorAll('.pagefind-ui__result-link')]"
-            ".every(a => a.href.includes('/questions/'))",
+            "() => { const links = [...document.querySelectorAll('.pagefind-ui__result-link')];"
+            " return links.length > 0 && links.every(a => a.href.includes('/questions/')); }",
             timeout=15000,
         )
         links = page.eval_on_selector_all(".pagefind-ui__result-link", "els => els.map(e => e.href)")
@@ -185,6 +188,7 @@ def test_hostile_text_in_results_stays_text(browser, hostile: Built) -> None:  #
     try:
         page.goto(hostile.url + "search/?q=alert")
         page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
+        page.wait_for_selector(".pagefind-ui__filter-label", state="attached", timeout=15000)
         page.get_by_text("Topic", exact=True).click()  # the filter panel shows topic titles
         page.wait_for_timeout(500)
         assert dialogs == []
