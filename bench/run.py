@@ -90,12 +90,13 @@ def site_gen_build(corpus: Path, out: Path) -> Run:
 
 
 def edit_story(path: Path, serial: int) -> None:
-    """Change one story's summary: its first line starts with "Edit N." (replacing an earlier mark)."""
+    """Change one story's summary: its first line starts with a new "Edit N-T." mark."""
     text = path.read_text(encoding="utf-8")
     marker = "summary: |\n  "
     head, _, tail = text.partition(marker)
-    tail = re.sub(r"^Edit \d+\. ", "", tail)
-    path.write_text(f"{head}{marker}Edit {serial}. {tail}", encoding="utf-8")
+    tail = re.sub(r"^Edit [0-9.-]+\. ", "", tail)
+    # Unique per run, so that an edit left by an earlier run is still a change.
+    path.write_text(f"{head}{marker}Edit {serial}-{time.time_ns()}. {tail}", encoding="utf-8")
 
 
 def pick_stories(corpus: Path, count: int) -> list[Path]:

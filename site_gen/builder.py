@@ -21,17 +21,16 @@ from typing import Any, Iterator
 
 from . import __version__
 from .errors import Problem
-from .exports import EXPORTS, sitemap
 from .fields import KINDS, ListOf, Mapping, Markdown
+from .incremental import DepState, Inputs, Key, record_fingerprints
 from .index import Site
 from .loader import Loader, is_editor_temp
 from .markup import MarkdownRenderer
-from .pages import PAGES
-from .render import TemplateProblem, make_environment, render_page, templates_fingerprint
+from .produce import Producer
+from .render import make_environment, templates_fingerprint
 from .routes import Route, Urls, plan
 from .search import search_index
 from .site import LoadResult, load_site
-from .views import ViewBuilder
 from .writer import FileState, check_output_dir, commit, digest_of, existing_files, stamp_of
 
 CACHE_DIR = ".site-gen-cache"
@@ -76,6 +75,9 @@ class Builder:
         self.loader = Loader(self.root)
         self.markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
         self.files: dict[str, FileState] = {}
+        self.deps = DepState()
+        self.base = ""
+        self._next_deps: tuple[str, dict[str, frozenset[Key]], Inputs, list[str]] | None = None
         self.cache_file = self._cache_file() if cache else None
         self._env: tuple[str, Any] | None = None
         self._restore()
@@ -111,6 +113,10 @@ class Builder:
         index, notes = search_index(produced, self.out, self.files)
         produced.update(index)
         report = self._write(produced)
+        if self._next_deps is not None:
+            self.base, made, inputs, paths = self._next_deps
+            self.deps.update(made, inputs, paths)
+            self._next_deps = None
         self._save()
         report.problems = result.problems + notes
         report.files = result.files
@@ -132,56 +138,59 @@ class Builder:
         )
 
     def _produce(self, site: Site) -> tuple[dict[str, tuple[str, bytes | None]], list[Problem], int]:
-        """Every output file: (fingerprint, bytes), bytes None when unchanged."""
+        """Every output file: (fingerprint, bytes), bytes None when unchanged.
+
+        Only routes with a changed input (or a missing or edited output file)
+        are made again; the others keep what they last wrote.
+        """
         urls = Urls(site)
         routes = plan(site, urls)
-        renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
-        renderer.render_all(markdown_texts(site))
-        views = ViewBuilder(site, renderer, urls)
         templates = templates_fingerprint(self.root)
         # Compiling the templates costs more than rendering a few pages: a
         # long-lived builder (serve) keeps them until a template file changes.
         if self._env is None or self._env[0] != templates:
             self._env = (templates, make_environment(self.root))
-        env = self._env[1]
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
+        pages = _hash("\n".join(r.path for r in routes if r.is_page))
+        inputs = Inputs(site, urls, record_fingerprints(self.loader.results()), pages)
+        todo = self._todo(routes, base, inputs)
+        renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
+        if todo:
+            renderer.render_all(markdown_texts(site))
+        producer = Producer(self.root, site, urls, routes, renderer, self._env[1], base, self._unchanged)
+        made = {m.path: m for m in producer.make_all(todo)}
         produced: dict[str, tuple[str, bytes | None]] = {}
         problems: list[Problem] = []
-        rendered = 0
         for route in routes:
-            try:
-                fingerprint, data = self._route(route, routes, views, env, base)
-            except TemplateProblem as exc:
+            one = made.get(route.path)
+            if one is None:
+                produced[route.path] = (self.files[route.path].fingerprint, None)
+            elif one.problem is not None:
                 if len(problems) < MAX_TEMPLATE_PROBLEMS and all(
-                    (p.path, p.line) != (exc.problem.path, exc.problem.line) for p in problems
+                    (p.path, p.line) != (one.problem.path, one.problem.line) for p in problems
                 ):
-                    problems.append(exc.problem)
-                continue
-            rendered += data is not None
-            produced[route.path] = (fingerprint, data)
+                    problems.append(one.problem)
+            else:
+                produced[route.path] = (one.fingerprint, one.data)
         for rel, data in static_files(self.root, problems).items():
             produced[rel] = (digest_of(data), data)
-        return produced, problems, rendered
+        if not problems:
+            deps = {m.path: m.deps for m in made.values()}
+            self._next_deps = (base, deps, inputs, [r.path for r in routes])
+        return produced, problems, sum(1 for m in made.values() if m.data is not None)
 
-    def _route(
-        self, route: Route, routes: list[Route], views: ViewBuilder, env: Any, base: str
-    ) -> tuple[str, bytes | None]:
-        if route.view in PAGES:
-            template, context = PAGES[route.view](views, route.arg)
-            context["site"] = views.site_view
-            fingerprint = _hash_bytes(pickle.dumps((base, template, context), protocol=5))
-            if self._unchanged(route.path, fingerprint):
-                return fingerprint, None
-            text = render_page(env, self.root, template, context, route.url_path)
-            return fingerprint, text.encode("utf-8")
-        if route.view == "sitemap":
-            text = sitemap(views, [r for r in routes if r.is_page])
-        elif route.view in ("feed", "timeline_json"):
-            text = EXPORTS[route.view](views, route.arg)
-        else:
-            text = EXPORTS[route.view](views)
-        data = text.encode("utf-8")
-        return digest_of(data), data
+    def _todo(self, routes: list[Route], base: str, inputs: Inputs) -> list[Route]:
+        """The routes to make: all after a change of templates or settings, else the dirty ones."""
+        if base != self.base or not self.deps.deps:
+            return routes
+        dirty = self.deps.dirty(inputs)
+        known = self.deps.deps
+        return [r for r in routes if r.path in dirty or r.path not in known or not self._intact(r.path)]
+
+    def _intact(self, rel: str) -> bool:
+        """Whether the output file is still the one we last wrote there."""
+        known = self.files.get(rel)
+        return known is not None and stamp_of(self.out / rel) == known.stamp
 
     def _unchanged(self, rel: str, fingerprint: str) -> bool:
         known = self.files.get(rel)
@@ -237,8 +246,9 @@ class Builder:
             self.loader.restore(state["records"])
             self.markdown = state["markdown"]
             self.files = state["files"]
+            self.deps, self.base = state["deps"], state["base"]
         except Exception:  # a damaged cache is only a slower build
-            self.loader.known, self.files = {}, {}
+            self.loader.known, self.files, self.deps, self.base = {}, {}, DepState(), ""
 
     def _save(self) -> None:
         if self.cache_file is None:
@@ -249,6 +259,8 @@ class Builder:
             "records": self.loader.state(),
             "markdown": self.markdown,
             "files": self.files,
+            "deps": self.deps,
+            "base": self.base,
         }
         temp = self.cache_file.with_suffix(f".tmp-{os.getpid()}")
         with open(temp, "wb") as handle:

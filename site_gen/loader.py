@@ -235,6 +235,10 @@ class Loader:
             return (0, 0)
         return (info.st_mtime_ns, info.st_size)
 
+    def results(self) -> list[tuple[str, list[Record]]]:
+        """(content key, records) of every file loaded."""
+        return [(k.key, k.result.records) for k in self.known.values()]
+
     def state(self) -> dict[str, tuple[tuple[int, int], str, FileResult]]:
         return {p: (k.stamp, k.key, k.result) for p, k in self.known.items()}
 

@@ -249,7 +249,9 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
 def timeline(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     years = _shown_years(vb, "timeline", arg)
     path = vb.urls.archive("timeline", int(arg)) if arg else "timeline/"
-    everything = [r for kind in TOPICAL for r in vb.site.all(kind)]
+    # Only the shown years' records: a year page never reads the whole archive.
+    shown = {id(r): r for y in sorted(years) for r in vb.urls.in_year("timeline", y)}
+    everything = list(shown.values())
     title = "Timeline" if not arg else f"Timeline: {arg}"
     crumbs = (Link("timeline/", "Timeline"),) + ((Link(path, arg),) if arg else ())
     return "timeline.html", {
@@ -373,8 +375,7 @@ def person(vb: ViewBuilder, person_id: str) -> tuple[str, Context]:
 def quotes(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     years = _shown_years(vb, "quotes", arg)
     path = vb.urls.archive("quotes", int(arg)) if arg else "quotes/"
-    tz = vb.tz
-    chosen = [q for q in vb.site.all("quotes") if q.values["date"].start(tz).astimezone(tz).year in years]
+    chosen = [q for y in sorted(years) for q in vb.urls.in_year("quotes", y)]
     title = "Quotes" if not arg else f"Quotes: {arg}"
     crumbs = (Link("quotes/", "Quotes"),) + ((Link(path, arg),) if arg else ())
     return "quotes.html", {

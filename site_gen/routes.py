@@ -45,6 +45,7 @@ class Urls:
 
     def __init__(self, site: Site) -> None:
         self.site = site
+        self._in_year: dict[tuple[str, int], list[Record]] | None = None
         self.quote_years = sorted({year_of(site, q) for q in site.all("quotes")}, reverse=True)
         tz = site.config.tz
         self.timeline_years = sorted(
@@ -56,6 +57,27 @@ class Urls:
             },
             reverse=True,
         )
+
+    def in_year(self, kind: str, year: int) -> list[Record]:
+        """The records with an entry in `year` on the timeline (or the quotes of `year`).
+
+        A year's archive page reads only these, so that it and its rebuilds stay
+        the size of one year however long the archive grows.
+        """
+        if self._in_year is None:
+            self._in_year = self._by_year()
+        return self._in_year.get((kind, year), [])
+
+    def _by_year(self) -> dict[tuple[str, int], list[Record]]:
+        tz, found = self.site.config.tz, {}  # type: ignore[var-annotated]
+        for record in self.site.all("quotes"):
+            found.setdefault(("quotes", year_of(self.site, record)), []).append(record)
+        for kind in TIMELINE_KINDS:
+            for record in self.site.all(kind):
+                years = {when.month_key(tz)[0] for _, when in self.site.timeline_points(record)}
+                for year in sorted(years):
+                    found.setdefault(("timeline", year), []).append(record)
+        return found
 
     def years(self, kind: str) -> list[int]:
         return self.quote_years if kind == "quotes" else self.timeline_years

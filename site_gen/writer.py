@@ -86,19 +86,27 @@ def commit(out: Path, changed: dict[str, bytes], remove: set[str]) -> WriteRepor
         return report
     staging = out.parent / f".{out.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
+    if not remove and _fresh(out):
+        return _commit_whole(out, staging, changed, report)
+    # Staged flat, by number: removing a folder is slow on some filesystems
+    # (ext4 with discard), so the staging area is one folder, removed once.
+    staged: dict[str, Path] = {}
     try:
-        for rel, data in changed.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        staging.mkdir(parents=True)
+        for number, (rel, data) in enumerate(changed.items()):
+            staged[rel] = staging / str(number)
+            staged[rel].write_bytes(data)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     out.mkdir(parents=True, exist_ok=True)
+    made: set[Path] = set()
     for rel in sorted(changed):
         destination = out / rel
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / rel, destination)
+        if destination.parent not in made:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            made.add(destination.parent)
+        os.replace(staged[rel], destination)
         report.written.append(rel)
     shutil.rmtree(staging, ignore_errors=True)
     for rel in sorted(remove):
@@ -108,6 +116,35 @@ def commit(out: Path, changed: dict[str, bytes], remove: set[str]) -> WriteRepor
         except FileNotFoundError:
             pass
     _prune_empty_dirs(out, {Path(rel).parent for rel in remove})
+    return report
+
+
+def _fresh(out: Path) -> bool:
+    """Whether `out` does not exist or is an empty folder (a first build)."""
+    try:
+        return not out.exists() or (out.is_dir() and not any(out.iterdir()))
+    except OSError:
+        return False
+
+
+def _commit_whole(out: Path, staging: Path, changed: dict[str, bytes], report: WriteReport) -> WriteReport:
+    """A first build: the whole tree is staged, then renamed into place at once."""
+    try:
+        made: set[Path] = set()
+        for rel, data in changed.items():
+            target = staging / rel
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            target.write_bytes(data)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.is_dir():
+            out.rmdir()  # empty, checked above
+        os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report.written.extend(sorted(changed))
     return report
 
 

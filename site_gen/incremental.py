@@ -1,0 +1,285 @@
+"""What each output file was made from, so a rebuild redoes only what changed.
+
+While a page's view is built, the site and the URL map it sees are tracked
+stand-ins that note every input the page asks for: a record ("rec"), all
+records of a kind ("all"), a topic's records ("topic"), a record's backlinks
+("back"), a record's topics ("topics_of"), related topics, a record's URL,
+the archive years. The next build recomputes the value of every noted input
+and rebuilds exactly the files one of whose inputs changed. Anything the
+stand-ins do not know is noted as EVERYTHING, which changes with any record:
+when unsure, rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Iterable, Iterator
+
+from .index import Site
+from .model import Record
+from .routes import Urls
+
+Key = tuple[str, ...]
+EVERYTHING: Key = ("everything",)
+ROUTES: Key = ("routes",)
+
+
+class Tracker:
+    """The inputs noted since the last `take()`."""
+
+    def __init__(self) -> None:
+        self.keys: set[Key] = set()
+
+    def add(self, key: Key) -> None:
+        self.keys.add(key)
+
+    def records(self, records: Iterable[Record]) -> None:
+        self.keys.update(("rec", r.kind, r.id) for r in records)
+
+    def take(self) -> frozenset[Key]:
+        keys, self.keys = frozenset(self.keys), set()
+        return keys
+
+
+class _KindRecords:
+    """`site.records[kind]`: a lookup notes the record, a walk notes the kind."""
+
+    def __init__(self, kind: str, records: dict[str, Record], tracker: Tracker) -> None:
+        self.kind, self._records, self._tracker = kind, records, tracker
+
+    def __getitem__(self, record_id: str) -> Record:
+        self._tracker.add(("rec", self.kind, record_id))
+        return self._records[record_id]
+
+    def get(self, record_id: str, default: Any = None) -> Any:
+        self._tracker.add(("rec", self.kind, record_id))
+        return self._records.get(record_id, default)
+
+    def __contains__(self, record_id: object) -> bool:
+        self._tracker.add(("rec", self.kind, str(record_id)))
+        return record_id in self._records
+
+    def _all(self) -> dict[str, Record]:
+        self._tracker.add(("all", self.kind))
+        return self._records
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def keys(self) -> Any:
+        return self._all().keys()
+
+    def values(self) -> Any:
+        return self._all().values()
+
+    def items(self) -> Any:
+        return self._all().items()
+
+
+class _Lookup:
+    """A dict of the index (topics_of, related): a lookup notes its key."""
+
+    def __init__(self, name: str, data: dict[Any, Any], tracker: Tracker) -> None:
+        self.name, self._data, self._tracker = name, data, tracker
+
+    def _note(self, key: Any) -> None:
+        self._tracker.add((self.name, *key) if isinstance(key, tuple) else (self.name, key))
+
+    def __getitem__(self, key: Any) -> Any:
+        self._note(key)
+        return self._data[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._note(key)
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._note(key)
+        return key in self._data
+
+    def __getattr__(self, name: str) -> Any:
+        self._tracker.add(EVERYTHING)
+        return getattr(self._data, name)
+
+
+class TrackedSite:
+    """The `Site` a page sees while its inputs are noted."""
+
+    def __init__(self, site: Site, tracker: Tracker) -> None:
+        self._site, self._tracker = site, tracker
+        self.root, self.config, self.options = site.root, site.config, site.options
+        self.records = {kind: _KindRecords(kind, recs, tracker) for kind, recs in site.records.items()}
+        self.topics_of = _Lookup("topics_of", site.topics_of, tracker)
+        self.related = _Lookup("related", site.related, tracker)
+        # Pure functions of the records they are given (and of the settings).
+        self.label, self.sort_key, self.sorted = site.label, site.sort_key, site.sorted
+        self.is_overdue, self.timeline_points = site.is_overdue, site.timeline_points
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        self._tracker.add(("rec", kind, record_id))
+        return self._site.get(kind, record_id)
+
+    def all(self, kind: str) -> list[Record]:
+        self._tracker.add(("all", kind))
+        return self._site.all(kind)
+
+    def linked(self, record: Record, kind: str) -> list[Record]:
+        self._tracker.add(("back", record.kind, record.id, kind))
+        found = self._site.linked(record, kind)
+        self._tracker.records(found)
+        return found
+
+    def topic_records(self, topic_id: str, kind: str) -> list[Record]:
+        self._tracker.add(("topic", topic_id, kind))
+        found = self._site.topic_records(topic_id, kind)
+        self._tracker.records(found)
+        return found
+
+    def record_topics(self, record: Record) -> list[Record]:
+        self._tracker.add(("topics_of", record.kind, record.id))
+        found = self._site.record_topics(record)
+        self._tracker.records(found)
+        return found
+
+    def __getattr__(self, name: str) -> Any:  # anything else: depend on everything
+        self._tracker.add(EVERYTHING)
+        return getattr(self._site, name)
+
+
+class TrackedUrls:
+    """The `Urls` a page sees: a record's URL is noted with its value."""
+
+    def __init__(self, urls: Urls, site: TrackedSite, tracker: Tracker) -> None:
+        self._urls, self._tracker, self.site = urls, tracker, site
+
+    def record(self, kind: str, record_id: str) -> str:
+        self._tracker.add(("url", kind, record_id))
+        return self._urls.record(kind, record_id)
+
+    def _years(self, kind: str) -> None:
+        self._tracker.add(("years", "quotes" if kind == "quotes" else "timeline"))
+
+    def years(self, kind: str) -> list[int]:
+        self._years(kind)
+        return self._urls.years(kind)
+
+    def cutoff(self, kind: str) -> int | None:
+        self._years(kind)
+        return self._urls.cutoff(kind)
+
+    def archived(self, kind: str) -> list[int]:
+        self._years(kind)
+        return self._urls.archived(kind)
+
+    def archive(self, kind: str, year: int) -> str:
+        self._years(kind)
+        return self._urls.archive(kind, year)
+
+    @property
+    def quote_years(self) -> list[int]:
+        self._years("quotes")
+        return self._urls.quote_years
+
+    @property
+    def timeline_years(self) -> list[int]:
+        self._years("timeline")
+        return self._urls.timeline_years
+
+    def in_year(self, kind: str, year: int) -> list[Record]:
+        self._tracker.add(("in_year", kind, str(year)))
+        found = self._urls.in_year(kind, year)
+        self._tracker.records(found)
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        self._tracker.add(EVERYTHING)
+        return getattr(self._urls, name)
+
+
+def record_fingerprints(results: Iterable[tuple[str, list[Record]]]) -> dict[tuple[str, str], str]:
+    """Each record's content identity: its file's content key and its place in the file."""
+    found = {}
+    for key, records in results:
+        for index, record in enumerate(records):
+            found[(record.kind, record.id)] = f"{key}:{index}"
+    return found
+
+
+class Inputs:
+    """The current value of any noted input, for comparison with the last build's."""
+
+    def __init__(self, site: Site, urls: Urls, fingerprints: dict[tuple[str, str], str], pages: str) -> None:
+        self.site, self.urls, self.fps, self.pages = site, urls, fingerprints, pages
+        self._kinds: dict[str, str] = {}
+
+    def _kind(self, kind: str) -> str:
+        if kind not in self._kinds:
+            digest = hashlib.blake2b(digest_size=16)
+            for record_id in self.site.records.get(kind, {}):
+                digest.update(f"{record_id}\0{self.fps.get((kind, record_id))}\0".encode())
+            self._kinds[kind] = digest.hexdigest()
+        return self._kinds[kind]
+
+    def value(self, key: Key) -> Any:
+        site, tag = self.site, key[0]
+        try:
+            if tag == "rec":
+                return self.fps.get((key[1], key[2])) if key[2] in site.records[key[1]] else None
+            if tag == "all":
+                return self._kind(key[1])
+            if tag == "everything":
+                return tuple(self._kind(kind) for kind in site.records)
+            if tag == "topic":
+                return tuple(r.id for r in site.topic_records(key[1], key[2]))
+            if tag == "back":
+                return tuple(r.id for r in site.backlinks.get((key[1], key[2]), {}).get(key[3], []))
+            if tag == "topics_of":
+                return tuple(site.topics_of.get((key[1], key[2]), ()))
+            if tag == "related":
+                return tuple(site.related.get(key[1], ()))
+            if tag == "url":
+                return self.urls.record(key[1], key[2])
+            if tag == "years":
+                return tuple(self.urls.years(key[1]))
+            if tag == "in_year":
+                return tuple((r.kind, r.id) for r in self.urls.in_year(key[1], int(key[2])))
+            if tag == "routes":
+                return self.pages
+        except (KeyError, IndexError, ValueError):
+            return None
+        return object()  # an input we cannot value: always changed
+
+
+class DepState:
+    """Per output file, the inputs it was made from; per input, its value then."""
+
+    def __init__(self) -> None:
+        self.deps: dict[str, frozenset[Key]] = {}
+        self.values: dict[Key, Any] = {}
+
+    def dirty(self, inputs: Inputs) -> set[str]:
+        """The files at least one of whose inputs changed since they were made."""
+        changed = {key for key, value in self.values.items() if inputs.value(key) != value}
+        if not changed:
+            return set()
+        return {path for path, keys in self.deps.items() if not keys.isdisjoint(changed)}
+
+    def update(self, made: dict[str, frozenset[Key]], inputs: Inputs, keep: Iterable[str]) -> None:
+        """Record the inputs of the files just made; forget files no longer made."""
+        deps = {path: self.deps[path] for path in keep if path in self.deps}
+        deps.update(made)
+        used: set[Key] = set()
+        for keys in deps.values():
+            used |= keys
+        refreshed: set[Key] = set()
+        for keys in made.values():
+            refreshed |= keys
+        old = self.values
+        # An input of a file not made now did not change (or the file would be dirty).
+        self.values = {
+            key: inputs.value(key) if key in refreshed or key not in old else old[key] for key in used
+        }
+        self.deps = deps

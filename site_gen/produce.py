@@ -1,0 +1,177 @@
+"""Make output files from routes: views, fingerprints, templates; in parallel when many.
+
+Each route gets a fresh `ViewBuilder` over a tracked site (see incremental),
+so the inputs it notes are exactly its own. Many routes are made by forked
+worker processes, which inherit the loaded site, the Markdown cache and the
+templates instead of receiving them; each returns its files' bytes in route
+order, so the output is the same bytes as a serial build's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import Problem
+from .exports import EXPORTS, sitemap
+from .incremental import ROUTES, Key, TrackedSite, TrackedUrls, Tracker
+from .index import Site
+from .markup import MarkdownRenderer
+from .model import Record
+from .pages import PAGES
+from .render import TemplateProblem, render_page
+from .routes import Route, Urls
+from .views import ViewBuilder
+
+PARALLEL_ROUTES = 300
+CHUNK = 40
+
+
+class SharedViews(ViewBuilder):
+    """A ViewBuilder whose per-record views are shared by all routes of a build.
+
+    A record's entries, quote or question view, card and links are made once
+    and reused by every page that shows them; each remembers the inputs noted
+    while it was made and notes them again for every page that reuses it, so
+    sharing never hides an input.
+    """
+
+    def __init__(self, site: Any, markdown: MarkdownRenderer, urls: Any, tracker: Tracker) -> None:
+        self._tracker = tracker
+        self._memo: dict[tuple[str, str, str], tuple[Any, frozenset[Key]]] = {}
+        self._dates: dict[Any, Any] = {}
+        super().__init__(site, markdown, urls)
+
+    def _shared(self, name: str, record: Record, make: Callable[[Record], Any]) -> Any:
+        key = (name, record.kind, record.id)
+        found = self._memo.get(key)
+        if found is None:
+            outer = self._tracker.keys
+            self._tracker.keys = set()
+            try:
+                value = make(record)
+            finally:
+                deps, self._tracker.keys = frozenset(self._tracker.keys), outer
+            found = self._memo[key] = (value, deps)
+        self._tracker.keys |= found[1]
+        return found[0]
+
+    def date(self, when: Any) -> Any:
+        found = self._dates.get(when)
+        if found is None:
+            found = self._dates[when] = super().date(when)
+        return found
+
+    def link(self, record: Record) -> Any:
+        return self._shared("link", record, super().link)
+
+    def topic_links(self, record: Record) -> Any:
+        return self._shared("topic_links", record, super().topic_links)
+
+    def quote(self, record: Record) -> Any:
+        return self._shared("quote", record, super().quote)
+
+    def question(self, record: Record) -> Any:
+        return self._shared("question", record, super().question)
+
+    def story_card(self, record: Record) -> Any:
+        return self._shared("story_card", record, super().story_card)
+
+    def entries(self, record: Record) -> Any:
+        return list(self._shared("entries", record, super().entries))
+
+
+@dataclass
+class Made:
+    """One route's result: bytes None when the page's view is as last written."""
+
+    path: str
+    fingerprint: str
+    data: bytes | None
+    deps: frozenset[Key]
+    problem: Problem | None = None
+
+
+class Producer:
+    """Makes routes of one build."""
+
+    def __init__(
+        self,
+        root: Path,
+        site: Site,
+        urls: Urls,
+        routes: list[Route],
+        renderer: MarkdownRenderer,
+        env: Any,
+        base: str,
+        unchanged: Callable[[str, str], bool],
+    ) -> None:
+        self.root, self.routes, self.renderer, self.env, self.base = root, routes, renderer, env, base
+        self.unchanged = unchanged
+        self.tracker = Tracker()
+        self.site = TrackedSite(site, self.tracker)
+        self.urls = TrackedUrls(urls, self.site, self.tracker)
+        self.views = SharedViews(self.site, renderer, self.urls, self.tracker)
+
+    def make(self, route: Route) -> Made:
+        self.tracker.take()
+        views = self.views
+        try:
+            fingerprint, data = self._make(route, views)
+        except TemplateProblem as exc:
+            return Made(route.path, "", None, self.tracker.take(), exc.problem)
+        return Made(route.path, fingerprint, data, self.tracker.take())
+
+    def _make(self, route: Route, views: ViewBuilder) -> tuple[str, bytes | None]:
+        if route.view in PAGES:
+            template, context = PAGES[route.view](views, route.arg)
+            context["site"] = views.site_view
+            fingerprint = _digest(pickle.dumps((self.base, template, context), protocol=5))
+            if self.unchanged(route.path, fingerprint):
+                return fingerprint, None
+            text = render_page(self.env, self.root, template, context, route.url_path)
+            return fingerprint, text.encode("utf-8")
+        if route.view == "sitemap":
+            self.tracker.add(ROUTES)
+            text = sitemap(views, [r for r in self.routes if r.is_page])
+        elif route.view in ("feed", "timeline_json"):
+            text = EXPORTS[route.view](views, route.arg)
+        else:
+            text = EXPORTS[route.view](views)
+        data = text.encode("utf-8")
+        return _digest(data), data
+
+    def make_all(self, todo: list[Route]) -> list[Made]:
+        """Every route of `todo`, in order; by forked workers when there are many."""
+        workers = min(os.cpu_count() or 1, 8)
+        forks = "fork" in multiprocessing.get_all_start_methods()
+        if len(todo) < PARALLEL_ROUTES or workers < 2 or not forks:
+            return [self.make(route) for route in todo]
+        global _ACTIVE
+        chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+        _ACTIVE = self
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                made: list[Made] = []
+                for part in pool.imap(_make_chunk, chunks, chunksize=1):
+                    made.extend(part)
+                return made
+        finally:
+            _ACTIVE = None
+
+
+_ACTIVE: Producer | None = None
+
+
+def _make_chunk(chunk: list[Route]) -> list[Made]:
+    assert _ACTIVE is not None  # set in the parent before the fork
+    return [_ACTIVE.make(route) for route in chunk]
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

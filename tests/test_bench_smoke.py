@@ -1,0 +1,243 @@
+"""The benchmark corpus is a valid site, and incremental builds of it equal fresh ones.
+
+bench/gen_corpus.py makes the corpora bench/run.py measures; if its output
+stopped passing `check`, the figures would measure an error path. The
+equivalence test applies seeded random edits, additions, renames and
+deletions of records (in list files and subfolders too) and of templates to
+a small generated corpus, and compares every incremental build, through a
+kept Builder (serve's path) and through fresh processes (build's path), with
+a clean full build, byte for byte. Timing targets live in bench/run.py,
+never here.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from site_gen.builder import Builder
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import gen_corpus  # noqa: E402
+
+AS_OF = "2025-11-20"
+
+
+def site_gen(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    return subprocess.run(
+        [sys.executable, "-m", "site_gen", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def clean_build(site: Path, target: Path, as_of: str = AS_OF) -> dict[str, bytes]:
+    if target.exists():
+        shutil.rmtree(target)
+    report = Builder(site, target, cache=False).build(as_of)
+    assert report.ok, [str(p) for p in report.problems]
+    return tree(target)
+
+
+def assert_same(got: dict[str, bytes], want: dict[str, bytes], history: list[str]) -> None:
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    differ = sorted(rel for rel in want if rel in got and got[rel] != want[rel])
+    assert not (missing or extra or differ), {
+        "history": history,
+        "missing": missing,
+        "extra": extra,
+        "differ": differ,
+    }
+
+
+def test_generated_corpus_passes_check_and_builds(tmp_path: Path) -> None:
+    site = tmp_path / "corpus"
+    counts = gen_corpus.generate(50, site, seed=7)
+    assert counts == {"topics": 1, "people": 3, "stories": 50, "quotes": 25, "questions": 5, "events": 5}
+    files = sorted(p.relative_to(site).as_posix() for p in (site / "content").rglob("*.yaml"))
+    assert any(f.startswith("content/quotes/lists/") for f in files), "some records live in list files"
+    assert any(f.count("/") >= 4 for f in files), "some records live in subfolders"
+    check = site_gen("check", "--site", site, "--strict", "--as-of", AS_OF)
+    assert check.returncode == 0, check.stderr[-2000:]
+    assert "0 errors, 0 warnings" in check.stderr
+    build = site_gen("build", "--site", site, "--out", tmp_path / "out", "--as-of", AS_OF)
+    assert build.returncode == 0, build.stderr[-2000:]
+    stories = list((tmp_path / "out" / "stories").iterdir())
+    assert len(stories) == 50 - sum(
+        "draft: true" in p.read_text() for p in (site / "content/stories").rglob("*.yaml")
+    )
+    assert (tmp_path / "out" / "topics").is_dir() and (tmp_path / "out" / "data/briefing.json").is_file()
+
+
+def test_generator_is_seeded(tmp_path: Path) -> None:
+    gen_corpus.generate(30, tmp_path / "a", seed=3)
+    gen_corpus.generate(30, tmp_path / "b", seed=3)
+    gen_corpus.generate(30, tmp_path / "c", seed=4)
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    assert tree(tmp_path / "a") != tree(tmp_path / "c")
+
+
+class CorpusEdits:
+    """Seeded random changes to a generated corpus that keep it valid."""
+
+    def __init__(self, site: Path, rng: random.Random) -> None:
+        self.site, self.rng, self.serial = site, rng, 0
+
+    def _referenced(self) -> set[str]:
+        text = "".join(
+            p.read_text()
+            for kind in ("quotes", "questions", "events")
+            for p in (self.site / "content" / kind).rglob("*.yaml")
+        )
+        return set(re.findall(r"(?m)^\s*(?:story: |- )([a-z0-9-]+)$", text))
+
+    def _stories(self, free: bool = False) -> list[Path]:
+        found = sorted((self.site / "content/stories").rglob("*.yaml"))
+        if free:
+            used = self._referenced()
+            found = [p for p in found if p.stem not in used]
+        return found
+
+    def step(self) -> str:
+        ops = (
+            self.edit_summary,
+            self.edit_title,
+            self.move_date,
+            self.add_story,
+            self.rename_story,
+            self.delete_story,
+            self.move_story,
+            self.edit_list_file,
+            self.edit_topic,
+            self.edit_person,
+            self.template,
+        )
+        return self.rng.choice(ops)()
+
+    def edit_summary(self) -> str:
+        path = self.rng.choice(self._stories())
+        text = path.read_text().replace("summary: |\n  ", f"summary: |\n  Edited {self.rng.random()}. ", 1)
+        path.write_text(text)
+        return f"summary {path.name}"
+
+    def edit_title(self) -> str:
+        path = self.rng.choice(self._stories())
+        path.write_text(
+            re.sub(
+                r"(?m)^title: .*$", f'title: "Retitled {self.rng.randint(1, 999)}"', path.read_text(), count=1
+            )
+        )
+        return f"title {path.name}"
+
+    def move_date(self) -> str:
+        path = self.rng.choice(self._stories())
+        when = self.rng.choice(["2023-02-03", "2024-12", "2025-11-19", "2025~", "2025-11-20T08:00:00+09:00"])
+        path.write_text(re.sub(r"(?m)^date: .*$", f"date: {when}", path.read_text(), count=1))
+        return f"date {path.name} {when}"
+
+    def add_story(self) -> str:
+        self.serial += 1
+        template = self.rng.choice(self._stories()).read_text()
+        path = self.site / f"content/stories/new/added-{self.serial}.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(template.replace("draft: true\n", ""))
+        return f"add {path.name}"
+
+    def rename_story(self) -> str:
+        path = self.rng.choice(self._stories(free=True))
+        self.serial += 1
+        target = path.with_name(f"renamed-{self.serial}.yaml")
+        path.rename(target)
+        return f"rename {path.name} -> {target.name}"
+
+    def move_story(self) -> str:
+        path = self.rng.choice(self._stories())
+        target = self.site / "content/stories/moved" / path.name
+        target.parent.mkdir(exist_ok=True)
+        path.rename(target)
+        return f"move {path.name} to another folder"
+
+    def delete_story(self) -> str:
+        path = self.rng.choice(self._stories(free=True))
+        path.unlink()
+        return f"delete {path.name}"
+
+    def edit_list_file(self) -> str:
+        lists = sorted((self.site / "content/events").rglob("*.yaml"))
+        path = self.rng.choice(lists)
+        text = path.read_text()
+        text = re.sub(
+            r'(?m)^  title: "(.*?)"$', lambda m: f'  title: "{m.group(1)} (revised)"', text, count=1
+        )
+        path.write_text(text)
+        return f"event list {path.name}"
+
+    def edit_topic(self) -> str:
+        path = self.rng.choice(sorted((self.site / "content/topics").rglob("*.yaml")))
+        status = self.rng.choice(["active", "dormant", "closed"])
+        path.write_text(re.sub(r"(?m)^status: .*$", f"status: {status}", path.read_text(), count=1))
+        return f"topic {path.name} {status}"
+
+    def edit_person(self) -> str:
+        path = self.rng.choice(sorted((self.site / "content/people").rglob("*.yaml")))
+        path.write_text(
+            re.sub(r"(?m)^name: .*$", f'name: "Person {self.rng.randint(1, 99)}"', path.read_text(), count=1)
+        )
+        return f"person {path.name}"
+
+    def template(self) -> str:
+        from site_gen.render import theme_dir
+
+        name = self.rng.choice(["story.html", "topic.html", "base.html"])
+        path = self.site / "templates" / name
+        if path.exists():
+            path.unlink()
+            return f"template {name} back to the theme"
+        path.parent.mkdir(exist_ok=True)
+        text = (theme_dir() / name).read_text()
+        path.write_text(
+            text.replace("</main>", "<p>override</p></main>", 1)
+            if name == "base.html"
+            else text.replace("{% endblock %}", "<!-- override -->{% endblock %}", 1)
+        )
+        return f"template {name} overridden"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [11])
+def test_incremental_builds_of_a_generated_corpus_equal_clean_builds(tmp_path: Path, seed: int) -> None:
+    site = tmp_path / "corpus"
+    gen_corpus.generate(60, site, seed=seed)
+    edits = CorpusEdits(site, random.Random(seed))
+    kept = Builder(site, tmp_path / "kept", drafts=False)  # serve's path: one builder, kept
+    history: list[str] = []
+    for step in range(7):
+        for _ in range(1 + step % 3):
+            history.append(edits.step())
+        report = kept.build(AS_OF)
+        assert report.ok, (history, [str(p) for p in report.problems])
+        fresh_process = Builder(site, tmp_path / "cli").build(AS_OF)  # build's path: state from the cache
+        assert fresh_process.ok
+        want = clean_build(site, tmp_path / "clean")
+        assert_same(tree(tmp_path / "kept"), want, history)
+        assert_same(tree(tmp_path / "cli"), want, history)
+    again = kept.build(AS_OF)
+    assert again.ok and not again.written and not again.removed
