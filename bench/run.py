@@ -14,6 +14,8 @@ site-gen says. The steps:
   serve path            the same kind of edit through one kept Builder, as
                         `serve` does: min/median/max over several edits
   one-template edit     the corpus overrides story.html with a changed copy
+  (all of these without the search index: SITE_GEN_SEARCH=0; --search adds a cold
+  build and a one-story edit that make the Pagefind index too)
   hugo (--peers)        the corpus converted by bench/hugo_peer.py, built by
                         `hugo` (cold: no public/ or resources/), and the ratio
 """
@@ -81,8 +83,9 @@ def written(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]
     return sum(1 for rel, state in after.items() if before.get(rel) != state)
 
 
-def site_gen_build(corpus: Path, out: Path) -> Run:
+def site_gen_build(corpus: Path, out: Path, search: bool = False) -> Run:
     command = [sys.executable, "-m", "site_gen", "build", "--site", str(corpus), "--out", str(out)]
+    os.environ["SITE_GEN_SEARCH"] = "1" if search else "0"
     run = timed_process(command + ["--as-of", AS_OF])
     if run.code != 0:
         sys.exit(f"site-gen build failed ({run.code}):\n{run.stderr[-3000:]}")
@@ -198,6 +201,22 @@ class Bench:
         )
         shutil.rmtree(folder, ignore_errors=True)
 
+    def search(self) -> None:
+        """The same cold build and one-story edit with the Pagefind search index made too."""
+        out = self.work / f"out-search-{self.n}"
+        shutil.rmtree(out, ignore_errors=True)
+        cold = site_gen_build(self.corpus, out, search=True)
+        files = snapshot(out)
+        index = sum(1 for rel in files if rel.startswith("pagefind/"))
+        self.results.update(search_cold_s=cold.seconds, search_rss_mb=cold.rss_mb, search_files=index)
+        self.say("cold build with search index", f"{cold.seconds:.2f} s, {index} index files{_rss(cold)}")
+        edit_story(pick_stories(self.corpus, 1)[0], 99)
+        one = site_gen_build(self.corpus, out, search=True)
+        count = written(files, snapshot(out))
+        self.results.update(search_story_s=one.seconds, search_story_written=count)
+        self.say("one-story edit with search index", f"{one.seconds:.2f} s, {count} files written{_rss(one)}")
+        shutil.rmtree(out, ignore_errors=True)
+
     def peers(self) -> None:
         import hugo_peer
 
@@ -229,12 +248,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default="/tmp/site-gen-bench", help="where corpora and outputs go")
     parser.add_argument("--regenerate", action="store_true", help="generate the corpus even if it exists")
     parser.add_argument("--peers", action="store_true", help="also build the corpus with Hugo")
+    parser.add_argument(
+        "--search", action="store_true", help="also measure builds that make the Pagefind search index"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     bench = Bench(args)
     print(f"site-gen bench: {args.stories} stories, seed {args.seed}, {os.cpu_count()} cores, as of {AS_OF}")
     bench.prepare(args.regenerate)
     bench.ours()
+    if args.search:
+        bench.search()
     if args.peers:
         bench.peers()
     if args.json:

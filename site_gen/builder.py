@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
-from .errors import Problem
+from .errors import Problem, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, record_fingerprints
 from .index import Site
@@ -30,11 +30,22 @@ from .produce import Producer
 from .render import make_environment, templates_fingerprint
 from .routes import Route, Urls, plan
 from .search import search_index
-from .site import LoadResult, load_site
+from .site import LoadResult, as_of_date, load_site
+from .snapshot import Snapshot, take, unchanged
 from .writer import FileState, check_output_dir, commit, digest_of, existing_files, stamp_of
 
 CACHE_DIR = ".site-gen-cache"
-CACHE_VERSION = f"{__version__}-1"
+
+
+def _code_version() -> str:
+    """site-gen's version and a digest of its code: a cache made by other code is not used."""
+    digest = hashlib.blake2b(__version__.encode(), digest_size=8)
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{__version__}-2-{digest.hexdigest()}"
+
+
+CACHE_VERSION = _code_version()
 MAX_TEMPLATE_PROBLEMS = 20
 
 
@@ -73,6 +84,8 @@ class Builder:
         self.drafts = drafts
         self.base_url = base_url
         self.loader = Loader(self.root)
+        # SITE_GEN_SEARCH=0 leaves the search index out (bench/run.py measures the pages without it).
+        self.search = os.environ.get("SITE_GEN_SEARCH", "1") != "0"
         self.markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
         self.files: dict[str, FileState] = {}
         self.deps = DepState()
@@ -80,6 +93,9 @@ class Builder:
         self._next_deps: tuple[str, dict[str, frozenset[Key]], Inputs, list[str]] | None = None
         self.cache_file = self._cache_file() if cache else None
         self._env: tuple[str, Any] | None = None
+        self.snapshot: Snapshot | None = None
+        self._token = ""
+        self._bulk_loaded = cache is False
         self._restore()
 
     # -- the pipeline -------------------------------------------------------
@@ -98,6 +114,10 @@ class Builder:
 
     def _build(self, as_of: str | date | None) -> BuildReport:
         started = time.perf_counter()
+        quick = self._quick(as_of, started)
+        if quick is not None:
+            return quick
+        self._load_bulk()
         result = load_site(
             self.root, as_of=as_of, drafts=self.drafts, base_url=self.base_url, loader=self.loader
         )
@@ -110,22 +130,46 @@ class Builder:
         if problems:
             return self._failed(result, started, problems)
         # The search index joins the build's files, so it is written (and published) with them.
-        index, notes = search_index(produced, self.out, self.files)
+        index, notes = search_index(produced, self.out, self.files) if self.search else ({}, [])
         produced.update(index)
         report = self._write(produced)
         if self._next_deps is not None:
             self.base, made, inputs, paths = self._next_deps
             self.deps.update(made, inputs, paths)
             self._next_deps = None
-        self._save()
         report.problems = result.problems + notes
         report.files = result.files
         report.rendered = rendered
         report.pages = sum(1 for path in produced if path.endswith(".html") and path != "404.html")
         report.outputs = sorted(produced)
         report.changed_sources = result.changed
+        sources = {path: (known.stamp, known.key) for path, known in self.loader.known.items()}
+        self.snapshot = take(
+            self.root, site.config, site.options.as_of, sources, report.problems, report.files, report.pages
+        )
+        self._save()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _quick(self, as_of: str | date | None, started: float) -> BuildReport | None:
+        """The last build's report when nothing it read or wrote has changed since."""
+        snapshot = self.snapshot
+        if snapshot is None or not self.files:
+            return None
+        try:
+            day = as_of if isinstance(as_of, date) else as_of_date(as_of, snapshot.config)
+        except UsageError:
+            return None  # the full build reports it
+        if not unchanged(snapshot, self.root, day, self.out, self.files):
+            return None
+        return BuildReport(
+            True,
+            list(snapshot.problems),
+            snapshot.files,
+            pages=snapshot.pages,
+            outputs=sorted(self.files),
+            seconds=time.perf_counter() - started,
+        )
 
     def _failed(self, result: LoadResult, started: float, extra: list[Problem] | None = None) -> BuildReport:
         problems = sorted(set(result.problems + (extra or [])))
@@ -235,37 +279,69 @@ class Builder:
     def _cache_file(self) -> Path:
         return self.root / CACHE_DIR / f"{self._key()}.pickle"
 
+    def _bulk_file(self) -> Path:
+        assert self.cache_file is not None
+        return self.cache_file.with_suffix(".bulk.pickle")
+
     def _restore(self) -> None:
+        """The small part of the cache: what the quick check and the writer need.
+
+        Records, rendered Markdown and page inputs (the bulk) are read only
+        when a build has something to do.
+        """
         if self.cache_file is None or not self.cache_file.is_file():
+            self._bulk_loaded = True
             return
         try:
             with open(self.cache_file, "rb") as handle:
                 state = pickle.load(handle)
             if state.get("version") != CACHE_VERSION:
+                self._bulk_loaded = True
                 return
+            self.files, self.base = state["files"], state["base"]
+            self.snapshot, self._token = state["snapshot"], state["token"]
+        except Exception:  # a damaged cache is only a slower build
+            self.files, self.base, self.snapshot, self._bulk_loaded = {}, "", None, True
+
+    def _load_bulk(self) -> None:
+        if self._bulk_loaded:
+            return
+        self._bulk_loaded = True
+        try:
+            with open(self._bulk_file(), "rb") as handle:
+                state = pickle.load(handle)
+            if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
+                raise ValueError("the bulk is not the manifest's")
             self.loader.restore(state["records"])
             self.markdown = state["markdown"]
-            self.files = state["files"]
-            self.deps, self.base = state["deps"], state["base"]
-        except Exception:  # a damaged cache is only a slower build
-            self.loader.known, self.files, self.deps, self.base = {}, {}, DepState(), ""
+            self.deps = state["deps"]
+        except Exception:  # missing or damaged: rebuild every page once
+            self.loader.known, self.deps, self.base = {}, DepState(), ""
 
     def _save(self) -> None:
         if self.cache_file is None:
             return
         make_cache_dir(self.cache_file.parent)
-        state = {
+        self._token = os.urandom(8).hex()
+        bulk = {
             "version": CACHE_VERSION,
+            "token": self._token,
             "records": self.loader.state(),
             "markdown": self.markdown,
-            "files": self.files,
             "deps": self.deps,
-            "base": self.base,
         }
-        temp = self.cache_file.with_suffix(f".tmp-{os.getpid()}")
-        with open(temp, "wb") as handle:
-            pickle.dump(state, handle, protocol=5)
-        os.replace(temp, self.cache_file)
+        manifest = {
+            "version": CACHE_VERSION,
+            "token": self._token,
+            "files": self.files,
+            "base": self.base,
+            "snapshot": self.snapshot,
+        }
+        for target, state in ((self._bulk_file(), bulk), (self.cache_file, manifest)):
+            temp = target.with_suffix(f".tmp-{os.getpid()}")
+            with open(temp, "wb") as handle:
+                pickle.dump(state, handle, protocol=5)
+            os.replace(temp, target)
 
 
 def make_cache_dir(folder: Path) -> None:
