@@ -9,6 +9,7 @@ is neither rendered nor written. The state persists in .site-gen-cache/.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import os
 import pickle
@@ -89,6 +90,8 @@ class Builder:
         self.markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
         self.files: dict[str, FileState] = {}
         self.deps = DepState()
+        self.fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] = {}
+        self._next_fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
         self.base = ""
         self._next_deps: tuple[str, dict[str, frozenset[Key]], Inputs, list[str]] | None = None
         self.cache_file = self._cache_file() if cache else None
@@ -107,10 +110,18 @@ class Builder:
         A builder without a cache (publish's one-off build into a fresh folder
         of its own) writes nothing into the site, not even a lock.
         """
-        if self.cache_file is None:
-            return self._build(as_of)
-        with _exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
-            return self._build(as_of)
+        # A build makes millions of small objects and keeps most of them to the end:
+        # the cycle collector's passes over them cost more than the garbage it finds.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            if self.cache_file is None:
+                return self._build(as_of)
+            with _exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
+                return self._build(as_of)
+        finally:
+            if collecting:
+                gc.enable()
 
     def _build(self, as_of: str | date | None) -> BuildReport:
         started = time.perf_counter()
@@ -137,6 +148,8 @@ class Builder:
             self.base, made, inputs, paths = self._next_deps
             self.deps.update(made, inputs, paths)
             self._next_deps = None
+            if self._next_fragments is not None:
+                self.fragments, self._next_fragments = self._next_fragments, None
         report.problems = result.problems + notes
         report.files = result.files
         report.rendered = rendered
@@ -197,11 +210,14 @@ class Builder:
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
         pages = _hash("\n".join(r.path for r in routes if r.is_page))
         inputs = Inputs(site, urls, record_fingerprints(self.loader.results()), pages)
-        todo = self._todo(routes, base, inputs)
+        todo, changed = self._todo(routes, base, inputs)
         renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
         if todo:
             renderer.render_all(markdown_texts(site))
-        producer = Producer(self.root, site, urls, routes, renderer, self._env[1], base, self._unchanged)
+        env = self._env[1]
+        producer = Producer(
+            self.root, site, urls, routes, renderer, env, base, self._unchanged, self.fragments, changed
+        )
         made = {m.path: m for m in producer.make_all(todo)}
         produced: dict[str, tuple[str, bytes | None]] = {}
         problems: list[Problem] = []
@@ -219,17 +235,23 @@ class Builder:
         for rel, data in static_files(self.root, problems).items():
             produced[rel] = (digest_of(data), data)
         if not problems:
+            for one in made.values():
+                if one.fragments is not None:
+                    self._next_fragments = one.fragments
             deps = {m.path: m.deps for m in made.values()}
             self._next_deps = (base, deps, inputs, [r.path for r in routes])
         return produced, problems, sum(1 for m in made.values() if m.data is not None)
 
-    def _todo(self, routes: list[Route], base: str, inputs: Inputs) -> list[Route]:
-        """The routes to make: all after a change of templates or settings, else the dirty ones."""
+    def _todo(self, routes: list[Route], base: str, inputs: Inputs) -> tuple[list[Route], set[Key] | None]:
+        """The routes to make and the inputs that changed: all routes (and None) after a
+        change of templates or settings, else the dirty ones."""
         if base != self.base or not self.deps.deps:
-            return routes
-        dirty = self.deps.dirty(inputs)
+            return routes, None
+        changed = self.deps.changed(inputs)
+        dirty = self.deps.dirty(changed)
         known = self.deps.deps
-        return [r for r in routes if r.path in dirty or r.path not in known or not self._intact(r.path)]
+        todo = [r for r in routes if r.path in dirty or r.path not in known or not self._intact(r.path)]
+        return todo, changed
 
     def _intact(self, rel: str) -> bool:
         """Whether the output file is still the one we last wrote there."""
@@ -314,9 +336,9 @@ class Builder:
                 raise ValueError("the bulk is not the manifest's")
             self.loader.restore(state["records"])
             self.markdown = state["markdown"]
-            self.deps = state["deps"]
+            self.deps, self.fragments = state["deps"], state["fragments"]
         except Exception:  # missing or damaged: rebuild every page once
-            self.loader.known, self.deps, self.base = {}, DepState(), ""
+            self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
 
     def _save(self) -> None:
         if self.cache_file is None:
@@ -329,6 +351,7 @@ class Builder:
             "records": self.loader.state(),
             "markdown": self.markdown,
             "deps": self.deps,
+            "fragments": self.fragments,
         }
         manifest = {
             "version": CACHE_VERSION,

@@ -183,8 +183,10 @@ def record_json(vb: ViewBuilder, record: Record) -> dict[str, Any]:
     return out
 
 
-def briefing_json(vb: ViewBuilder) -> str:
+def briefing_json(vb: ViewBuilder, record: Callable[[ViewBuilder, Record], Any] | None = None) -> str:
+    """The whole export; `record` stands in for record_json (the builder reuses unchanged records')."""
     site = vb.site
+    make = record or record_json
     data: dict[str, Any] = {
         "$schema": absolute(site, SCHEMA_PATH),
         "format": "site-gen briefing",
@@ -199,7 +201,7 @@ def briefing_json(vb: ViewBuilder) -> str:
         "as_of": site.options.as_of.isoformat(),
     }
     for kind in KIND_ORDER:
-        data[kind] = [record_json(vb, r) for r in site.sorted(site.all(kind))]
+        data[kind] = [make(vb, r) for r in site.sorted(site.all(kind))]
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
 
 

@@ -260,9 +260,12 @@ class DepState:
         self.deps: dict[str, frozenset[Key]] = {}
         self.values: dict[Key, Any] = {}
 
-    def dirty(self, inputs: Inputs) -> set[str]:
-        """The files at least one of whose inputs changed since they were made."""
-        changed = {key for key, value in self.values.items() if inputs.value(key) != value}
+    def changed(self, inputs: Inputs) -> set[Key]:
+        """The inputs whose value is not what it was at the last build."""
+        return {key for key, value in self.values.items() if inputs.value(key) != value}
+
+    def dirty(self, changed: set[Key]) -> set[str]:
+        """The files at least one of whose inputs is in `changed`."""
         if not changed:
             return set()
         return {path for path, keys in self.deps.items() if not keys.isdisjoint(changed)}

@@ -96,9 +96,13 @@ def changed_entries(vb: ViewBuilder, records: list[Record]) -> tuple[Entry, ...]
     start, end = recent_window(vb.site)
     found = []
     for record in records:
-        for key, entry in vb.entries(record):
-            if entry.kind != "question-deadline" and within(vb.site, _parse(entry), start, end):
-                found.append((key, entry))
+        # Entries are made only for records with a date in the window: the home
+        # page looks at every record, and most are older.
+        points = vb.site.timeline_points(record)
+        if any(kind != "question-deadline" and within(vb.site, when, start, end) for kind, when in points):
+            for key, entry in vb.entries(record):
+                if entry.kind != "question-deadline" and within(vb.site, _parse(entry), start, end):
+                    found.append((key, entry))
         found.extend(_revisions(vb, record, start, end))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return tuple(entry for _, entry in found)

@@ -10,15 +10,17 @@ order, so the output is the same bytes as a serial build's.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import Problem
-from .exports import EXPORTS, sitemap
+from .exports import EXPORTS, record_json, sitemap
 from .incremental import ROUTES, Key, TrackedSite, TrackedUrls, Tracker
 from .index import Site
 from .markup import MarkdownRenderer
@@ -95,6 +97,7 @@ class Made:
     data: bytes | None
     deps: frozenset[Key]
     problem: Problem | None = None
+    fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
 
 
 class Producer:
@@ -110,9 +113,16 @@ class Producer:
         env: Any,
         base: str,
         unchanged: Callable[[str, str], bool],
+        fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None,
+        changed: set[Key] | None = None,
     ) -> None:
         self.root, self.routes, self.renderer, self.env, self.base = root, routes, renderer, env, base
         self.unchanged = unchanged
+        # briefing.json's records as JSON text, reused while their inputs are unchanged
+        # (`changed` None: all inputs may have changed).
+        self.fragments = fragments if changed is not None else None
+        self.changed = changed or set()
+        self.made_fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
         self.tracker = Tracker()
         self.site = TrackedSite(site, self.tracker)
         self.urls = TrackedUrls(urls, self.site, self.tracker)
@@ -125,7 +135,8 @@ class Producer:
             fingerprint, data = self._make(route, views)
         except TemplateProblem as exc:
             return Made(route.path, "", None, self.tracker.take(), exc.problem)
-        return Made(route.path, fingerprint, data, self.tracker.take())
+        fragments, self.made_fragments = self.made_fragments, None
+        return Made(route.path, fingerprint, data, self.tracker.take(), fragments=fragments)
 
     def _make(self, route: Route, views: ViewBuilder) -> tuple[str, bytes | None]:
         if route.view in PAGES:
@@ -141,10 +152,40 @@ class Producer:
             text = sitemap(views, [r for r in self.routes if r.is_page])
         elif route.view in ("feed", "timeline_json"):
             text = EXPORTS[route.view](views, route.arg)
+        elif route.view == "briefing_json":
+            text = self._briefing(views)
         else:
             text = EXPORTS[route.view](views)
         data = text.encode("utf-8")
         return _digest(data), data
+
+    def _briefing(self, views: ViewBuilder) -> str:
+        """briefing.json from one JSON text per record, each made again only when
+        one of its own inputs changed; the document is the same bytes as one
+        json.dumps of it all."""
+        made: dict[tuple[str, str], tuple[frozenset[Key], str]] = {}
+        old = self.fragments or {}
+
+        def fragment(vb: ViewBuilder, record: Record) -> str:
+            key = (record.kind, record.id)
+            found = old.get(key)
+            if found is None or not found[0].isdisjoint(self.changed):
+                outer, self.tracker.keys = self.tracker.keys, set()
+                try:
+                    self.tracker.add(("rec", record.kind, record.id))
+                    text = json.dumps(record_json(vb, record), ensure_ascii=False, indent=1)
+                finally:
+                    deps, self.tracker.keys = frozenset(self.tracker.keys), outer
+                found = (deps, text)
+            made[key] = found
+            self.tracker.keys |= found[0]
+            placed.append(found[1])
+            return f"{_MARK}{len(placed) - 1}{_MARK}"
+
+        placed: list[str] = []
+        skeleton = EXPORTS["briefing_json"](views, fragment)
+        self.made_fragments = made
+        return _PLACED.sub(lambda m: _indented(placed[int(m.group(2))], m.group(1)) + m.group(3), skeleton)
 
     def make_all(self, todo: list[Route]) -> list[Made]:
         """Every route of `todo`, in order; by forked workers when there are many."""
@@ -171,6 +212,17 @@ _ACTIVE: Producer | None = None
 def _make_chunk(chunk: list[Route]) -> list[Made]:
     assert _ACTIVE is not None  # set in the parent before the fork
     return [_ACTIVE.make(route) for route in chunk]
+
+
+# A record's place in the skeleton: a string holding NULs, which no record can
+# contain (the YAML reader refuses control characters), so JSON shows them escaped.
+_MARK = "\x00"
+_PLACED = re.compile(r'^( *)"\\u0000(\d+)\\u0000"(,?)$', re.MULTILINE)
+
+
+def _indented(text: str, indent: str) -> str:
+    """A JSON text dumped at the top level, as json.dumps writes it nested at `indent`."""
+    return indent + text.replace("\n", "\n" + indent)
 
 
 def _digest(data: bytes) -> str:
