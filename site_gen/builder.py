@@ -14,6 +14,7 @@ import hashlib
 import os
 import pickle
 import time
+from collections.abc import Mapping as Mapping_
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,14 +27,11 @@ from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, record_fingerprints
 from .index import Site
 from .loader import Loader, is_editor_temp
-from .markup import MarkdownRenderer
-from .produce import Producer
-from .render import make_environment, templates_fingerprint
+from .render import templates_fingerprint
 from .routes import Route, Urls, plan
-from .search import search_index
 from .site import LoadResult, as_of_date, load_site
 from .snapshot import Snapshot, take, unchanged
-from .writer import FileState, check_output_dir, commit, digest_of, existing_files, stamp_of
+from .writer import FileState, Staging, check_output_dir, digest_of, existing_files, stamp_of
 
 CACHE_DIR = ".site-gen-cache"
 
@@ -97,6 +95,10 @@ class Builder:
         self.cache_file = self._cache_file() if cache else None
         self._env: tuple[str, Any] | None = None
         self.snapshot: Snapshot | None = None
+        self._staging = Staging(self.out)
+        self._digests: dict[str, str] = {}
+        self._rendered = 0
+        self._keys: dict[Key, Key] = {}
         self._token = ""
         self._bulk_loaded = cache is False
         self._restore()
@@ -137,13 +139,24 @@ class Builder:
         site = result.site
         assert site is not None
         check_output_dir(self.out, self.root, owned=bool(self.files))
-        produced, problems, rendered = self._produce(site)
-        if problems:
-            return self._failed(result, started, problems)
-        # The search index joins the build's files, so it is written (and published) with them.
-        index, notes = search_index(produced, self.out, self.files) if self.search else ({}, [])
-        produced.update(index)
-        report = self._write(produced)
+        self._staging, self._digests, self._rendered = Staging(self.out), {}, 0
+        self._keys = {key: key for key in self.deps.values}
+        try:
+            produced, problems = self._produce(site)
+            if problems:
+                self._staging.abort()
+                return self._failed(result, started, problems)
+            # The search index joins the build's files, so it is written (and published) with them.
+            from .search import search_index  # imported when needed: a build with nothing to do stays quick
+
+            pages = _StagedView(produced, self._staging)
+            index, notes = search_index(pages, self.out, self.files) if self.search else ({}, [])
+            produced.update(index)
+            report = self._write(produced)
+        except BaseException:
+            self._staging.abort()
+            raise
+        rendered = self._rendered
         if self._next_deps is not None:
             self.base, made, inputs, paths = self._next_deps
             self.deps.update(made, inputs, paths)
@@ -194,12 +207,16 @@ class Builder:
             changed_sources=result.changed,
         )
 
-    def _produce(self, site: Site) -> tuple[dict[str, tuple[str, bytes | None]], list[Problem], int]:
-        """Every output file: (fingerprint, bytes), bytes None when unchanged.
+    def _produce(self, site: Site) -> tuple[dict[str, tuple[str, bytes | None]], list[Problem]]:
+        """Every output file's fingerprint; new bytes are staged as they come (see _take).
 
         Only routes with a changed input (or a missing or edited output file)
         are made again; the others keep what they last wrote.
         """
+        from .markup import MarkdownRenderer
+        from .produce import Producer
+        from .render import make_environment
+
         urls = Urls(site)
         routes = plan(site, urls)
         templates = templates_fingerprint(self.root)
@@ -218,7 +235,7 @@ class Builder:
         producer = Producer(
             self.root, site, urls, routes, renderer, env, base, self._unchanged, self.fragments, changed
         )
-        made = {m.path: m for m in producer.make_all(todo)}
+        made = {m.path: m for m in producer.make_all(todo, self._accept)}
         produced: dict[str, tuple[str, bytes | None]] = {}
         problems: list[Problem] = []
         for route in routes:
@@ -240,7 +257,28 @@ class Builder:
                     self._next_fragments = one.fragments
             deps = {m.path: m.deps for m in made.values()}
             self._next_deps = (base, deps, inputs, [r.path for r in routes])
-        return produced, problems, sum(1 for m in made.values() if m.data is not None)
+        return produced, problems
+
+    def _accept(self, made: Any) -> None:
+        """A made route's bytes go to the staging folder now, not at the end."""
+        # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
+        canon = self._keys
+        made.deps = frozenset([canon.setdefault(key, key) for key in made.deps])
+        if made.data is None or made.problem is not None:
+            return
+        self._rendered += 1
+        self._take(made.path, made.data, made.digest)
+        made.data = None
+
+    def _take(self, rel: str, data: bytes, digest: str) -> None:
+        """Stage `data` for `rel` unless the output file already holds it."""
+        self._digests[rel] = digest
+        known = self.files.get(rel)
+        if known and known.digest == digest and stamp_of(self.out / rel) == known.stamp:
+            return
+        if not known and _same_bytes(self.out / rel, data):
+            return
+        self._staging.put(rel, data)
 
     def _todo(self, routes: list[Route], base: str, inputs: Inputs) -> tuple[list[Route], set[Key] | None]:
         """The routes to make and the inputs that changed: all routes (and None) after a
@@ -265,32 +303,24 @@ class Builder:
         )
 
     def _write(self, produced: dict[str, tuple[str, bytes | None]]) -> BuildReport:
-        changed = {}
         for rel, (_, data) in produced.items():
-            if data is None:
-                continue
-            known = self.files.get(rel)
-            if known and known.digest == digest_of(data) and stamp_of(self.out / rel) == known.stamp:
-                continue
-            if not known and _same_bytes(self.out / rel, data):
-                continue
-            changed[rel] = data
+            if data is not None:
+                self._take(rel, data, digest_of(data))
         before = set(self.files) if self.files else existing_files(self.out) if self.out.is_dir() else set()
         remove = {rel for rel in before if rel not in produced}
-        result = commit(self.out, changed, remove)
+        result = self._staging.commit(remove)
         self._remember(produced)
         return BuildReport(True, [], written=result.written, removed=result.removed)
 
     def _remember(self, produced: dict[str, tuple[str, bytes | None]]) -> None:
         files = {}
-        for rel, (fingerprint, data) in produced.items():
+        for rel, (fingerprint, _) in produced.items():
             stamp = stamp_of(self.out / rel)
             if stamp is None:
                 continue
-            if data is None and rel in self.files:
-                files[rel] = FileState(fingerprint, self.files[rel].digest, stamp)
-            elif data is not None:
-                files[rel] = FileState(fingerprint, digest_of(data), stamp)
+            digest = self._digests.get(rel) or (self.files[rel].digest if rel in self.files else None)
+            if digest is not None:
+                files[rel] = FileState(fingerprint, digest, stamp)
         self.files = files
 
     # -- the persistent cache -----------------------------------------------
@@ -316,7 +346,7 @@ class Builder:
             return
         try:
             with open(self.cache_file, "rb") as handle:
-                state = pickle.load(handle)
+                state = _unpickle(handle)
             if state.get("version") != CACHE_VERSION:
                 self._bulk_loaded = True
                 return
@@ -331,7 +361,7 @@ class Builder:
         self._bulk_loaded = True
         try:
             with open(self._bulk_file(), "rb") as handle:
-                state = pickle.load(handle)
+                state = _unpickle(handle)
             if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
                 raise ValueError("the bulk is not the manifest's")
             self.loader.restore(state["records"])
@@ -365,6 +395,36 @@ class Builder:
             with open(temp, "wb") as handle:
                 pickle.dump(state, handle, protocol=5)
             os.replace(temp, target)
+
+
+class _StagedView(Mapping_):
+    """The build's files for the search indexer: staged bytes are read back when asked."""
+
+    def __init__(self, produced: dict[str, tuple[str, bytes | None]], staging: Staging) -> None:
+        self.produced, self.staging = produced, staging
+
+    def __getitem__(self, rel: str) -> tuple[str, bytes | None]:
+        fingerprint, data = self.produced[rel]
+        if data is None and rel in self.staging.staged:
+            return fingerprint, self.staging.read(rel)
+        return fingerprint, data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.produced)
+
+    def __len__(self) -> int:
+        return len(self.produced)
+
+
+def _unpickle(handle: Any) -> Any:
+    """pickle.load without the cycle collector running over every object it makes."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(handle)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def make_cache_dir(folder: Path) -> None:

@@ -98,6 +98,7 @@ class Made:
     deps: frozenset[Key]
     problem: Problem | None = None
     fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
+    digest: str = ""
 
 
 class Producer:
@@ -136,7 +137,8 @@ class Producer:
         except TemplateProblem as exc:
             return Made(route.path, "", None, self.tracker.take(), exc.problem)
         fragments, self.made_fragments = self.made_fragments, None
-        return Made(route.path, fingerprint, data, self.tracker.take(), fragments=fragments)
+        digest = _digest(data) if data is not None else ""
+        return Made(route.path, fingerprint, data, self.tracker.take(), fragments=fragments, digest=digest)
 
     def _make(self, route: Route, views: ViewBuilder) -> tuple[str, bytes | None]:
         if route.view in PAGES:
@@ -187,20 +189,30 @@ class Producer:
         self.made_fragments = made
         return _PLACED.sub(lambda m: _indented(placed[int(m.group(2))], m.group(1)) + m.group(3), skeleton)
 
-    def make_all(self, todo: list[Route]) -> list[Made]:
-        """Every route of `todo`, in order; by forked workers when there are many."""
+    def make_all(self, todo: list[Route], sink: Callable[[Made], None] | None = None) -> list[Made]:
+        """Every route of `todo`, in order; by forked workers when there are many.
+
+        `sink` sees each result as it arrives, in order (the builder stages its
+        bytes and drops them, so a big build never holds every page at once).
+        """
+        accept = sink or (lambda made: None)
         workers = min(os.cpu_count() or 1, 8)
         forks = "fork" in multiprocessing.get_all_start_methods()
+        made: list[Made] = []
         if len(todo) < PARALLEL_ROUTES or workers < 2 or not forks:
-            return [self.make(route) for route in todo]
+            for route in todo:
+                made.append(self.make(route))
+                accept(made[-1])
+            return made
         global _ACTIVE
         chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
         _ACTIVE = self
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                made: list[Made] = []
                 for part in pool.imap(_make_chunk, chunks, chunksize=1):
-                    made.extend(part)
+                    for one in part:
+                        made.append(one)
+                        accept(one)
                 return made
         finally:
             _ACTIVE = None

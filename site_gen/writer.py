@@ -81,42 +81,91 @@ def existing_files(out: Path) -> set[str]:
 
 def commit(out: Path, changed: dict[str, bytes], remove: set[str]) -> WriteReport:
     """Stage `changed`, then move it into `out` and delete `remove`."""
-    report = WriteReport()
     if not changed and not remove:
-        return report
-    staging = out.parent / f".{out.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    if not remove and _fresh(out):
-        return _commit_whole(out, staging, changed, report)
-    # Staged flat, by number: removing a folder is slow on some filesystems
-    # (ext4 with discard), so the staging area is one folder, removed once.
-    staged: dict[str, Path] = {}
+        return WriteReport()
+    staging = Staging(out)
     try:
-        staging.mkdir(parents=True)
-        for number, (rel, data) in enumerate(changed.items()):
-            staged[rel] = staging / str(number)
-            staged[rel].write_bytes(data)
+        for rel, data in changed.items():
+            staging.put(rel, data)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.abort()
         raise
-    out.mkdir(parents=True, exist_ok=True)
-    made: set[Path] = set()
-    for rel in sorted(changed):
-        destination = out / rel
-        if destination.parent not in made:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            made.add(destination.parent)
-        os.replace(staged[rel], destination)
-        report.written.append(rel)
-    shutil.rmtree(staging, ignore_errors=True)
-    for rel in sorted(remove):
+    return staging.commit(remove)
+
+
+class Staging:
+    """Files staged beside `out` as they are made, then moved in by one commit.
+
+    Files are staged flat, by number: removing a folder is slow on some
+    filesystems (ext4 with discard), so the staging area is one folder. A
+    first build (into a folder that is absent or empty) stages the whole tree
+    instead and renames it into place at once.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.folder = out.parent / f".{out.name}.staging-{os.getpid()}"
+        self.whole = False
+        self.staged: dict[str, Path] = {}
+        self._folders: set[Path] = set()
+
+    def put(self, rel: str, data: bytes) -> None:
+        if not self.staged:
+            shutil.rmtree(self.folder, ignore_errors=True)  # left by a process that died
+            self.folder.mkdir(parents=True)
+            self.whole = _fresh(self.out)
+        target = self.folder / rel if self.whole else self.folder / str(len(self.staged))
+        if self.whole and target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        target.write_bytes(data)
+        self.staged[rel] = target
+
+    def read(self, rel: str) -> bytes:
+        return self.staged[rel].read_bytes()
+
+    def abort(self) -> None:
+        if self.staged:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.staged = {}
+
+    def commit(self, remove: set[str]) -> WriteReport:
+        """Move every staged file into `out`, then delete `remove`."""
+        report = WriteReport()
+        if not self.staged and not remove:
+            return report
         try:
-            (out / rel).unlink()
-            report.removed.append(rel)
-        except FileNotFoundError:
-            pass
-    _prune_empty_dirs(out, {Path(rel).parent for rel in remove})
-    return report
+            if self.whole and self.staged and _fresh(self.out):
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+                if self.out.is_dir():
+                    self.out.rmdir()  # empty, checked above
+                os.rename(self.folder, self.out)
+                report.written.extend(sorted(self.staged))
+                return report
+            self._move(report)
+        except BaseException:
+            self.abort()
+            raise
+        self.abort()
+        for rel in sorted(remove):
+            try:
+                (self.out / rel).unlink()
+                report.removed.append(rel)
+            except FileNotFoundError:
+                pass
+        _prune_empty_dirs(self.out, {Path(rel).parent for rel in remove})
+        return report
+
+    def _move(self, report: WriteReport) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        made: set[Path] = set()
+        for rel in sorted(self.staged):
+            destination = self.out / rel
+            if destination.parent not in made:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                made.add(destination.parent)
+            os.replace(self.staged[rel], destination)
+            report.written.append(rel)
 
 
 def _fresh(out: Path) -> bool:
@@ -125,27 +174,6 @@ def _fresh(out: Path) -> bool:
         return not out.exists() or (out.is_dir() and not any(out.iterdir()))
     except OSError:
         return False
-
-
-def _commit_whole(out: Path, staging: Path, changed: dict[str, bytes], report: WriteReport) -> WriteReport:
-    """A first build: the whole tree is staged, then renamed into place at once."""
-    try:
-        made: set[Path] = set()
-        for rel, data in changed.items():
-            target = staging / rel
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            target.write_bytes(data)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.is_dir():
-            out.rmdir()  # empty, checked above
-        os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    report.written.extend(sorted(changed))
-    return report
 
 
 def _prune_empty_dirs(out: Path, candidates: set[Path]) -> None:
