@@ -171,7 +171,14 @@ class Builder:
         report.changed_sources = result.changed
         sources = {path: (known.stamp, known.key) for path, known in self.loader.known.items()}
         self.snapshot = take(
-            self.root, site.config, site.options.as_of, sources, report.problems, report.files, report.pages
+            self.root,
+            site.config,
+            site.options.as_of,
+            sources,
+            report.problems,
+            report.files,
+            report.pages,
+            self.search,
         )
         self._save()
         report.seconds = time.perf_counter() - started
@@ -180,7 +187,7 @@ class Builder:
     def _quick(self, as_of: str | date | None, started: float) -> BuildReport | None:
         """The last build's report when nothing it read or wrote has changed since."""
         snapshot = self.snapshot
-        if snapshot is None or not self.files:
+        if snapshot is None or not self.files or snapshot.search != self.search:
             return None
         try:
             day = as_of if isinstance(as_of, date) else as_of_date(as_of, snapshot.config)

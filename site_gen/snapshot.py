@@ -33,6 +33,7 @@ class Snapshot:
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
     pages: int = 0
+    search: bool = True
 
 
 def static_listing(root: Path) -> list[tuple[str, int, int]]:
@@ -58,6 +59,7 @@ def take(
     problems: list[Problem],
     files: int,
     pages: int,
+    search: bool = True,
 ) -> Snapshot:
     return Snapshot(
         as_of,
@@ -69,6 +71,7 @@ def take(
         problems,
         files,
         pages,
+        search,
     )
 
 

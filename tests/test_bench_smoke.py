@@ -241,3 +241,21 @@ def test_incremental_builds_of_a_generated_corpus_equal_clean_builds(tmp_path: P
         assert_same(tree(tmp_path / "cli"), want, history)
     again = kept.build(AS_OF)
     assert again.ok and not again.written and not again.removed
+
+
+def test_rebuild_with_nothing_changed_reads_nothing_and_notices_tampering(tmp_path: Path) -> None:
+    site, out = tmp_path / "corpus", tmp_path / "out"
+    gen_corpus.generate(40, site, seed=5)
+    assert Builder(site, out).build(AS_OF).ok
+    again = Builder(site, out).build(AS_OF)  # a fresh builder: what a new `site-gen build` process does
+    assert again.ok and not again.written and not again.removed and again.rendered == 0
+    assert again.pages > 40 and again.outputs
+    story = sorted((site / "content/stories").rglob("*.yaml"))[3]
+    os.utime(story, ns=(story.stat().st_atime_ns, story.stat().st_mtime_ns + 5_000_000_000))
+    touched = Builder(site, out).build(AS_OF)  # same bytes, new mtime: compared by content
+    assert touched.ok and not touched.written and touched.rendered == 0
+    page = next(p for p in sorted((out / "stories").rglob("index.html")))
+    page.unlink()
+    repaired = Builder(site, out).build(AS_OF)
+    assert repaired.written == [page.relative_to(out).as_posix()]
+    assert tree(out) == clean_build(site, tmp_path / "clean")
