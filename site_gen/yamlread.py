@@ -86,6 +86,9 @@ def read_yaml(display_path: str, data: bytes) -> tuple[YNode | None, list[Proble
             return fail(*too_deep, f"values nested too deeply; at most {MAX_DEPTH} levels")
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in str(exc.problem):
+            where = _too_deep(text, always=True) or (1, 1)
+            return fail(*where, f"values nested too deeply; at most {MAX_DEPTH} levels")
         return fail(*_marked(exc, text))
     except yaml.reader.ReaderError as exc:
         line, col = _position(text, exc.position)  # LibYAML counts bytes: close enough
@@ -117,8 +120,19 @@ def _too_deep(text: str, always: bool = False) -> tuple[int, int] | None:
     """
     if not always and sum(text.count(c) for c in _NESTING_CHARS) < _NESTING_SAFE:
         return None
+    try:
+        return _first_too_deep(text, _Loader)
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc.problem):
+            raise
+        # Newer LibYAML stops at its own limit, scanning ahead of the events;
+        # the pure parser (a state machine, no recursion) finds our level.
+        return _first_too_deep(text, yaml.SafeLoader)
+
+
+def _first_too_deep(text: str, loader: type) -> tuple[int, int] | None:
     depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH + 1:  # the top-level value is not nested
