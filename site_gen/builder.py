@@ -76,15 +76,23 @@ class Builder:
     """Builds one site into one output folder, as often as asked."""
 
     def __init__(
-        self, root: Path, out: Path, *, drafts: bool = False, base_url: str | None = None, cache: bool = True
+        self,
+        root: Path,
+        out: Path,
+        *,
+        drafts: bool = False,
+        base_url: str | None = None,
+        cache: bool = True,
+        search: bool | None = None,
     ) -> None:
         self.root = root.resolve()
         self.out = out.resolve()
         self.drafts = drafts
         self.base_url = base_url
         self.loader = Loader(self.root)
-        # SITE_GEN_SEARCH=0 leaves the search index out (bench/run.py measures the pages without it).
-        self.search = os.environ.get("SITE_GEN_SEARCH", "1") != "0"
+        # SITE_GEN_SEARCH=0 leaves the search index out (bench/run.py measures the pages without it);
+        # serve leaves it out too, since Pagefind re-indexes every page on every change.
+        self.search = search if search is not None else os.environ.get("SITE_GEN_SEARCH", "1") != "0"
         self.markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
         self.files: dict[str, FileState] = {}
         self.deps = DepState()

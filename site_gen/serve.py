@@ -74,7 +74,7 @@ class Preview:
     def __init__(self, root: Path, folder: Path) -> None:
         self.root = root
         self.folder = folder
-        self.builder = Builder(root, folder, drafts=True)
+        self.builder = Builder(root, folder, drafts=True, search=False)
         self.watcher = Watcher(root)
         # Pages left by an earlier session are the last good ones until we build.
         self.state = State(time_generation(), (), self._base_path("/"), (folder / "index.html").is_file())
