@@ -1,7 +1,8 @@
 """Make output files from routes: views, fingerprints, templates; in parallel when many.
 
-Each route gets a fresh `ViewBuilder` over a tracked site (see incremental),
-so the inputs it notes are exactly its own. Many routes are made by forked
+Every route's views are built over a tracked site (see incremental), so the
+inputs it notes are exactly its own; per-record views shared between routes
+carry their inputs with them (SharedViews). Many routes are made by forked
 worker processes, which inherit the loaded site, the Markdown cache and the
 templates instead of receiving them; each returns its files' bytes in route
 order, so the output is the same bytes as a serial build's.
