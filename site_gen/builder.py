@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
-from .errors import Problem, UsageError
+from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, record_fingerprints
 from .index import Site
@@ -49,7 +49,7 @@ MAX_TEMPLATE_PROBLEMS = 20
 
 
 @dataclass
-class BuildReport:
+class BuildReport(ProblemsReport):
     """What a build did: pages and files written and removed, problems, time."""
 
     ok: bool
@@ -62,14 +62,6 @@ class BuildReport:
     seconds: float = 0.0
     outputs: list[str] = field(default_factory=list)
     changed_sources: list[str] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
 
 
 class Builder:

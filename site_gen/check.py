@@ -6,27 +6,19 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .errors import WARNING, Problem
+from .errors import WARNING, Problem, ProblemsReport
 from .index import TOPICAL, Site
 from .model import Record
 from .site import LoadResult, load_site
 
 
 @dataclass
-class CheckReport:
+class CheckReport(ProblemsReport):
     """Everything `check` found, and the overdue questions it lists."""
 
     result: LoadResult
     problems: list[Problem]
     overdue: list[Record]
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
 
     def failed(self, strict: bool) -> bool:
         return bool(self.errors or (strict and self.warnings))

@@ -66,6 +66,20 @@ class Problems:
         return sorted(set(self.items))
 
 
+class ProblemsReport:
+    """Mixin for results that carry a `problems` list: its errors and warnings."""
+
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+
 class SiteGenError(Exception):
     """Base of the errors site-gen shows to users without a traceback."""
 

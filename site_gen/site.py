@@ -9,28 +9,20 @@ from pathlib import Path
 
 from .config import CONFIG_NAME, load_config
 from .dates import DateError, parse_as_of
-from .errors import Problem, Problems, UsageError
+from .errors import Problem, Problems, ProblemsReport, UsageError
 from .index import Site, build_site
 from .loader import Loader
 from .model import BuildOptions, SiteConfig
 
 
 @dataclass
-class LoadResult:
+class LoadResult(ProblemsReport):
     """A loaded site (None when site.yaml itself is invalid) and every problem."""
 
     site: Site | None
     problems: list[Problem]
     files: int
     changed: list[str] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
 
     @property
     def ok(self) -> bool:
