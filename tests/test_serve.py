@@ -362,6 +362,15 @@ def test_config_and_static_changes_rebuild(server: Server, example_site: Path) -
 # -- the reload channel --------------------------------------------------------
 
 
+def run_coroutine(coroutine):
+    """asyncio.run in a thread of its own: a Playwright test earlier in this worker
+    may have left an event loop running in the main thread."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _socket(server: Server, origin: str | None) -> tornado.websocket.WebSocketClientConnection:
     headers = {"Origin": origin} if origin else {}
     request = tornado.httpclient.HTTPRequest(f"ws://127.0.0.1:{server.port}/livereload", headers=headers)
@@ -391,8 +400,8 @@ def test_cross_origin_websocket_is_refused(server: Server) -> None:
         "null",
         f"http://127.0.0.1:{server.port + 1}",
     ):
-        assert asyncio.run(attempt(origin)) == 403, origin
-    assert asyncio.run(attempt(f"http://127.0.0.1:{server.port}")) == 101
+        assert run_coroutine(attempt(origin)) == 403, origin
+    assert run_coroutine(attempt(f"http://127.0.0.1:{server.port}")) == 101
 
 
 def test_reload_message_carries_no_path_and_stale_pages_reload(server: Server, example_site: Path) -> None:
@@ -410,7 +419,7 @@ def test_reload_message_carries_no_path_and_stale_pages_reload(server: Server, e
         conn.close()
         return told, hello, reload
 
-    told, hello, reload = asyncio.run(session())
+    told, hello, reload = run_coroutine(session())
     assert told["command"] == "reload"
     assert hello["command"] == "hello"
     assert reload == {"command": "reload", "path": "*", "liveCSS": False, "liveImg": False}
