@@ -30,7 +30,7 @@ from .loader import Loader, is_editor_temp
 from .render import templates_fingerprint
 from .routes import Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
-from .snapshot import Snapshot, take, unchanged
+from .snapshot import Snapshot, surroundings, take, unchanged
 from .writer import FileState, Staging, check_output_dir, digest_of, existing_files, stamp_of
 
 CACHE_DIR = ".site-gen-cache"
@@ -131,6 +131,7 @@ class Builder:
         if quick is not None:
             return quick
         self._load_bulk()
+        before = surroundings(self.root)
         result = load_site(
             self.root, as_of=as_of, drafts=self.drafts, base_url=self.base_url, loader=self.loader
         )
@@ -171,7 +172,7 @@ class Builder:
         report.changed_sources = result.changed
         sources = {path: (known.stamp, known.key) for path, known in self.loader.known.items()}
         self.snapshot = take(
-            self.root,
+            before,
             site.config,
             site.options.as_of,
             sources,

@@ -51,8 +51,25 @@ def static_listing(root: Path) -> list[tuple[str, int, int]]:
     return found
 
 
+@dataclass(frozen=True)
+class Surroundings:
+    """What a build reads besides the records, stamped before it reads them.
+
+    Taken at the start of a build, never at its end: a file that changes
+    while the build runs must make the next build see a change.
+    """
+
+    config_stamp: Stamp | None
+    templates: str
+    static: list[tuple[str, int, int]]
+
+
+def surroundings(root: Path) -> Surroundings:
+    return Surroundings(stamp_of(root / CONFIG_NAME), templates_fingerprint(root), static_listing(root))
+
+
 def take(
-    root: Path,
+    before: Surroundings,
     config: SiteConfig,
     as_of: date,
     sources: dict[str, tuple[Stamp, str]],
@@ -63,11 +80,11 @@ def take(
 ) -> Snapshot:
     return Snapshot(
         as_of,
-        stamp_of(root / CONFIG_NAME),
+        before.config_stamp,
         config,
         sources,
-        templates_fingerprint(root),
-        static_listing(root),
+        before.templates,
+        before.static,
         problems,
         files,
         pages,
