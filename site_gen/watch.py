@@ -27,6 +27,7 @@ POLL_SECONDS = 0.05
 QUIET_SECONDS = 0.05
 SCAN_SPACING = 4  # a whole scan starts at most once per 4x its own duration
 HOT_FILES = 32
+MAX_SCAN_GAP = 2.0  # seconds: a new file is always seen within this
 
 
 def snapshot(root: Path, folders: tuple[str, ...] = WATCHED_FOLDERS) -> Snapshot:
@@ -120,13 +121,16 @@ class Watcher:
         while not stop.wait(self.poll):
             if time.monotonic() < next_scan and not self._hot_moved():
                 continue
-            started = time.monotonic()
+            started, cpu = time.monotonic(), time.thread_time()
             current = snapshot(self.root)
             # On a very large site a whole scan takes a while: scan less often
             # then, so watching never eats more than a share of a core. The
             # files edited last are still looked at on every tick, since an
-            # editor mostly saves the same few files again and again.
-            next_scan = started + SCAN_SPACING * (time.monotonic() - started)
+            # editor mostly saves the same few files again and again. The
+            # scan's own CPU time counts, not wall time: on a busy machine a
+            # descheduled scan must not push the next one (and new files) far off.
+            spent = min(time.thread_time() - cpu, MAX_SCAN_GAP / SCAN_SPACING)
+            next_scan = started + SCAN_SPACING * spent
             if current == self.seen:
                 continue
             settled = self._settle(current, stop)
