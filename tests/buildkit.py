@@ -214,11 +214,20 @@ class Run:
     stdout: str
     stderr: str
 
+    @property
+    def lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
     def __repr__(self) -> str:
-        return f"Run(code={self.code}, stderr={self.stderr[-2000:]!r})"
+        return f"Run(code={self.code}, stdout={self.stdout[-500:]!r}, stderr={self.stderr[-2000:]!r})"
 
 
-def site_gen(*args: str | os.PathLike[str], env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+def site_gen(
+    *args: str | os.PathLike[str],
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 120,
+) -> Run:
     """Run the real CLI in a subprocess (SOURCE_DATE_EPOCH unset unless given)."""
     environ = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
     environ.update(env or {})
@@ -229,6 +238,7 @@ def site_gen(*args: str | os.PathLike[str], env: dict[str, str] | None = None, t
         text=True,
         encoding="utf-8",
         env=environ,
+        cwd=cwd,
         timeout=timeout,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Callable, Union
 
 import pytest
+from buildkit import Run, site_gen
 
 Content = Union[str, bytes]
 
@@ -53,45 +51,13 @@ def make_site(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-class CliResult:
-    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
-        self.code = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-
-    @property
-    def lines(self) -> list[str]:
-        return self.stderr.splitlines()
-
-    def __repr__(self) -> str:
-        return f"CliResult(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+CliResult = Run  # the CLI's exit code, stdout and stderr (`.lines` splits stderr)
 
 
 @pytest.fixture
-def run_cli() -> Callable[..., CliResult]:
+def run_cli() -> Callable[..., Run]:
     """Run `python -m site_gen ARGS` as a real subprocess.
 
     SOURCE_DATE_EPOCH is removed from the environment unless `env` sets it.
     """
-
-    def run(
-        *args: str | os.PathLike[str],
-        env: dict[str, str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
-        timeout: float = 120,
-    ) -> CliResult:
-        environ = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-        environ.update(env or {})
-        environ["PYTHONIOENCODING"] = "utf-8"
-        proc = subprocess.run(
-            [sys.executable, "-m", "site_gen", *map(str, args)],
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            env=environ,
-            cwd=cwd,
-            timeout=timeout,
-        )
-        return CliResult(proc)
-
-    return run
+    return site_gen
