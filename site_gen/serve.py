@@ -501,11 +501,15 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8000, folder: Path | 
         )
     port = sockets[0].getsockname()[1]
     preview = Preview(root, folder)
-    preview.first_build()
-    url = page_url(host, port, preview.state.base_path)
-    say(f"serving {folder} at {url} (drafts included; Ctrl-C to stop)")
     try:
+        # Ctrl-C before the event loop's own handler is in place (during the
+        # first build, say) is the same clean stop as later.
+        preview.first_build()
+        url = page_url(host, port, preview.state.base_path)
+        say(f"serving {folder} at {url} (drafts included; Ctrl-C to stop)")
         asyncio.run(_run(preview, sockets, HostPolicy(host, port)))
+    except KeyboardInterrupt:
+        pass
     finally:
         preview.close()
     say("stopped")
