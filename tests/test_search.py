@@ -189,7 +189,9 @@ def test_hostile_text_in_results_stays_text(browser, hostile: Built) -> None:  #
         page.goto(hostile.url + "search/?q=alert")
         page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
         page.wait_for_selector(".pagefind-ui__filter-label", state="attached", timeout=15000)
-        page.get_by_text("Topic", exact=True).click()  # the filter panel shows topic titles
+        toggle = page.get_by_text("Topic", exact=True).first  # the filter panel shows topic titles
+        toggle.wait_for(state="visible", timeout=30000)
+        toggle.click()
         page.wait_for_timeout(500)
         assert dialogs == []
         assert page.evaluate("document.querySelectorAll('script:not([src]):not([type]), img').length") == 0
