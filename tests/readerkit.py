@@ -105,10 +105,16 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    # Pagefind fetches many index chunks at once; the default backlog of 5 can
+    # drop some while the machine is busy, and a lost filter chunk hides the filters.
+    request_queue_size = 128
+
+
 def serve(root: Path) -> tuple[ThreadingHTTPServer, str]:
     """Serve `root` over HTTP on a free port of 127.0.0.1 in a daemon thread."""
     handler = functools.partial(_QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 

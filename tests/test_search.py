@@ -161,11 +161,17 @@ def test_searching_licences_finds_the_general_licence_question(browser, example:
 @pytest.mark.browser
 def test_filtering_by_kind_keeps_only_questions(browser, example: Built) -> None:  # noqa: F811
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
+    page.on("console", lambda message: message.type == "error" and failed.append(message.text))
     try:
         page.goto(example.url + "search/?q=licences")
         page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
         # The filters arrive after the first results; open the Kind group once they are there.
-        page.wait_for_selector("#kind-Question", state="attached", timeout=15000)
+        try:
+            page.wait_for_selector("#kind-Question", state="attached", timeout=30000)
+        except Exception as error:  # say which fetch failed, if one did
+            raise AssertionError(f"no Kind filter; failed requests and errors: {failed}") from error
         if not page.eval_on_selector("#kind-Question", "e => e.closest('details').open"):
             page.get_by_text("Kind", exact=True).click()
         page.locator("#kind-Question").check(timeout=15000)
