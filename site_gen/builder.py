@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from . import __version__
 from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
-from .incremental import DepState, Inputs, Key, record_fingerprints
+from .incremental import DepState, Inputs, Key, ViewMemo, record_fingerprints
 from .index import Site
 from .loader import Loader, is_editor_temp
 from .render import templates_fingerprint
@@ -62,6 +62,20 @@ class BuildReport(ProblemsReport):
     seconds: float = 0.0
     outputs: list[str] = field(default_factory=list)
     changed_sources: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Stopwatch:
+    """Seconds spent in each stage of a build, for `bench/run.py` and `--verbose` users."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = self.laps.get(stage, 0.0) + now - self._last
+        self._last = now
 
 
 class Builder:
@@ -79,6 +93,7 @@ class Builder:
     ) -> None:
         self.root = root.resolve()
         self.out = out.resolve()
+        self._prefix = str(self.out) + os.sep
         self.drafts = drafts
         self.base_url = base_url
         self.loader = Loader(self.root)
@@ -88,6 +103,8 @@ class Builder:
         self.markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
         self.files: dict[str, FileState] = {}
         self.deps = DepState()
+        self.views = ViewMemo()
+        self.reuse: Any = None  # the templates' Reuse, made with their environment
         self.fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] = {}
         self._next_fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
         self.base = ""
@@ -96,10 +113,15 @@ class Builder:
         self._env: tuple[str, Any] | None = None
         self.snapshot: Snapshot | None = None
         self._staging = Staging(self.out)
+        self._verified: set[str] = set()
         self._digests: dict[str, str] = {}
         self._rendered = 0
         self._keys: dict[Key, Key] = {}
         self._token = ""
+        self._watch = Stopwatch()
+        # serve saves the cache when the editor pauses, not between an edit and its reload.
+        self.autosave = True
+        self._unsaved = False
         self._bulk_loaded = cache is False
         self._restore()
 
@@ -130,17 +152,21 @@ class Builder:
         quick = self._quick(as_of, started)
         if quick is not None:
             return quick
+        watch = self._watch = Stopwatch()
         self._load_bulk()
+        watch.lap("cache")
         before = surroundings(self.root)
         result = load_site(
             self.root, as_of=as_of, drafts=self.drafts, base_url=self.base_url, loader=self.loader
         )
+        watch.lap("load")
         if not result.ok:
             return self._failed(result, started)
         site = result.site
         assert site is not None
         check_output_dir(self.out, self.root, owned=bool(self.files))
         self._staging, self._digests, self._rendered = Staging(self.out), {}, 0
+        self._verified = set()
         self._keys = {key: key for key in self.deps.values}
         try:
             produced, problems = self._produce(site)
@@ -153,17 +179,21 @@ class Builder:
             pages = _StagedView(produced, self._staging)
             index, notes = search_index(pages, self.out, self.files) if self.search else ({}, [])
             produced.update(index)
+            watch.lap("search")
             report = self._write(produced)
+            watch.lap("write")
         except BaseException:
             self._staging.abort()
             raise
         rendered = self._rendered
         if self._next_deps is not None:
+            everything = self._next_deps[0] != self.base
             self.base, made, inputs, paths = self._next_deps
-            self.deps.update(made, inputs, paths)
+            self.deps.update(made, inputs, paths, everything)
             self._next_deps = None
             if self._next_fragments is not None:
                 self.fragments, self._next_fragments = self._next_fragments, None
+        watch.lap("remember")
         report.problems = result.problems + notes
         report.files = result.files
         report.rendered = rendered
@@ -181,7 +211,12 @@ class Builder:
             report.pages,
             self.search,
         )
-        self._save()
+        if self.autosave:
+            self._save()
+        else:
+            self._unsaved = True
+        watch.lap("save")
+        report.timings = watch.laps
         report.seconds = time.perf_counter() - started
         return report
 
@@ -222,28 +257,43 @@ class Builder:
         are made again; the others keep what they last wrote.
         """
         from .markup import MarkdownRenderer
-        from .produce import Producer
-        from .render import make_environment
+        from .produce import PARALLEL_ROUTES, Producer
+        from .render import Reuse, make_environment
 
+        watch = self._watch
         urls = Urls(site)
         routes = plan(site, urls)
+        watch.lap("plan")
         templates = templates_fingerprint(self.root)
         # Compiling the templates costs more than rendering a few pages: a
         # long-lived builder (serve) keeps them until a template file changes.
         if self._env is None or self._env[0] != templates:
-            self._env = (templates, make_environment(self.root))
+            self.reuse = Reuse()
+            self._env = (templates, make_environment(self.root, self.reuse))
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
         pages = _hash("\n".join(r.path for r in routes if r.is_page))
         inputs = Inputs(site, urls, record_fingerprints(self.loader.results()), pages)
         todo, changed = self._todo(routes, base, inputs)
+        if changed is None:
+            self.views.clear()
+            self.reuse.clear()
+        else:
+            self.views.forget(changed, self.deps.touched, site)
+        watch.lap("changes")
         renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
         if todo:
             renderer.render_all(markdown_texts(site))
+        watch.lap("markdown")
         env = self._env[1]
+        # A few pages (an edit while serving) share views with the next builds; a big
+        # batch is made by forked workers, whose views die with them.
+        memo = self.views if len(todo) < PARALLEL_ROUTES else None
+        self.reuse.enabled = memo is not None
         producer = Producer(
-            self.root, site, urls, routes, renderer, env, base, self._unchanged, self.fragments, changed
+            self.root, site, urls, routes, renderer, env, base, self._unchanged, self.fragments, changed, memo
         )
         made = {m.path: m for m in producer.make_all(todo, self._accept)}
+        watch.lap("pages")
         produced: dict[str, tuple[str, bytes | None]] = {}
         problems: list[Problem] = []
         for route in routes:
@@ -282,7 +332,8 @@ class Builder:
         """Stage `data` for `rel` unless the output file already holds it."""
         self._digests[rel] = digest
         known = self.files.get(rel)
-        if known and known.digest == digest and stamp_of(self.out / rel) == known.stamp:
+        if known and known.digest == digest and self._stamp(rel) == known.stamp:
+            self._verified.add(rel)
             return
         if not known and _same_bytes(self.out / rel, data):
             return
@@ -299,16 +350,24 @@ class Builder:
         todo = [r for r in routes if r.path in dirty or r.path not in known or not self._intact(r.path)]
         return todo, changed
 
+    def _stamp(self, rel: str) -> tuple[int, int] | None:
+        # A string path: on a big site pathlib's joins cost more than the stat itself.
+        return stamp_of(self._prefix + rel)
+
     def _intact(self, rel: str) -> bool:
         """Whether the output file is still the one we last wrote there."""
         known = self.files.get(rel)
-        return known is not None and stamp_of(self.out / rel) == known.stamp
+        if known is not None and self._stamp(rel) == known.stamp:
+            self._verified.add(rel)
+            return True
+        return False
 
     def _unchanged(self, rel: str, fingerprint: str) -> bool:
         known = self.files.get(rel)
-        return (
-            known is not None and known.fingerprint == fingerprint and stamp_of(self.out / rel) == known.stamp
-        )
+        if known is not None and known.fingerprint == fingerprint and self._stamp(rel) == known.stamp:
+            self._verified.add(rel)
+            return True
+        return False
 
     def _write(self, produced: dict[str, tuple[str, bytes | None]]) -> BuildReport:
         for rel, (_, data) in produced.items():
@@ -317,13 +376,18 @@ class Builder:
         before = set(self.files) if self.files else existing_files(self.out) if self.out.is_dir() else set()
         remove = {rel for rel in before if rel not in produced}
         result = self._staging.commit(remove)
-        self._remember(produced)
+        self._remember(produced, set(result.written))
         return BuildReport(True, [], written=result.written, removed=result.removed)
 
-    def _remember(self, produced: dict[str, tuple[str, bytes | None]]) -> None:
+    def _remember(self, produced: dict[str, tuple[str, bytes | None]], written: set[str]) -> None:
         files = {}
+        verified = self._verified
         for rel, (fingerprint, _) in produced.items():
-            stamp = stamp_of(self.out / rel)
+            known = self.files.get(rel)
+            if known is not None and rel in verified and rel not in written:
+                stamp: tuple[int, int] | None = known.stamp  # seen untouched during this build
+            else:
+                stamp = self._stamp(rel)
             if stamp is None:
                 continue
             digest = self._digests.get(rel) or (self.files[rel].digest if rel in self.files else None)
@@ -378,7 +442,15 @@ class Builder:
         except Exception:  # missing or damaged: rebuild every page once
             self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
 
+    def save(self) -> None:
+        """Write the cache now, if a build since the last save has not (see `autosave`)."""
+        if not self._unsaved or self.cache_file is None:
+            return
+        with _exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
+            self._save()
+
     def _save(self) -> None:
+        self._unsaved = False
         if self.cache_file is None:
             return
         make_cache_dir(self.cache_file.parent)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterable, Iterator
 
-from .index import Site
+from .index import Site, references
 from .model import Record
 from .routes import Urls
 
@@ -199,6 +199,29 @@ class TrackedUrls:
         return getattr(self._urls, name)
 
 
+class ViewMemo:
+    """Per-record views kept between the builds of one builder (serve's), with the
+    inputs each was made from: `forget` drops those a change may have altered."""
+
+    def __init__(self) -> None:
+        self.views: dict[tuple[str, str, str], tuple[Any, frozenset[Key]]] = {}
+        self.dates: dict[Any, Any] = {}
+
+    def clear(self) -> None:
+        self.views.clear()
+        self.dates.clear()
+
+    def forget(self, changed: set[Key], touched: set[tuple[str, str]], site: Site) -> None:
+        records = site.records
+        stale = [
+            key
+            for key, (_, deps) in self.views.items()
+            if (key[1], key[2]) in touched or key[2] not in records[key[1]] or not deps.isdisjoint(changed)
+        ]
+        for key in stale:
+            del self.views[key]
+
+
 def record_fingerprints(results: Iterable[tuple[str, list[Record]]]) -> dict[tuple[str, str], str]:
     """Each record's content identity: its file's content key and its place in the file."""
     found = {}
@@ -253,16 +276,88 @@ class Inputs:
         return object()  # an input we cannot value: always changed
 
 
+# These kinds' URLs follow their dates or topics; the others' are their kind and id.
+_URL_OF_OTHERS = {"events", "quotes"}
+
+
+class _Reach:
+    """Which inputs the records whose content changed (`touched`) can have changed.
+
+    Conservative: an input not ruled out here is valued again and compared.
+    """
+
+    def __init__(self, touched: set[tuple[str, str]], site: Site) -> None:
+        self.touched = touched
+        self.ids: dict[str, set[str]] = {}
+        for kind, record_id in touched:
+            self.ids.setdefault(kind, set()).add(record_id)
+        # The records the touched ones refer to now (their old references are in the old values).
+        self.targets: set[tuple[str, str, str]] = set()
+        for kind, record_id in touched:
+            record = site.records.get(kind, {}).get(record_id)
+            if record is not None:
+                self.targets.update(
+                    (target_kind, target, kind) for _, target_kind, target in references(record)
+                )
+        self.topics_moved = "topics" in self.ids
+        self.stories_moved = "stories" in self.ids
+
+    def changes(self, key: Key, old: Any) -> bool:
+        tag = key[0]
+        if tag == "rec":
+            return (key[1], key[2]) in self.touched
+        if tag == "url":
+            return key[1] in _URL_OF_OTHERS or (key[1], key[2]) in self.touched
+        if tag == "back":
+            # Who refers to a record changes only with a referring record's content.
+            ids = self.ids.get(key[3])
+            return ids is not None and (
+                (key[1], key[2], key[3]) in self.targets or not ids.isdisjoint(old or ())
+            )
+        if tag == "topics_of":
+            # A record's own topics, those that exist, and (for a quote) its story's.
+            return (
+                (key[1], key[2]) in self.touched
+                or self.topics_moved
+                or (key[1] == "quotes" and self.stories_moved)
+            )
+        return True
+
+
 class DepState:
-    """Per output file, the inputs it was made from; per input, its value then."""
+    """Per output file, the inputs it was made from; per input, its value then.
+
+    `uses` counts the files that use each input, so that the inputs of the
+    files made again are added and dropped without walking every file.
+    """
 
     def __init__(self) -> None:
         self.deps: dict[str, frozenset[Key]] = {}
         self.values: dict[Key, Any] = {}
+        self.uses: dict[Key, int] = {}
+        self.fps: dict[tuple[str, str], str] = {}
+        self.touched: set[tuple[str, str]] = set()  # the records whose content `changed` saw change
+        self._fresh: dict[Key, Any] = {}
 
     def changed(self, inputs: Inputs) -> set[Key]:
         """The inputs whose value is not what it was at the last build."""
-        return {key for key, value in self.values.items() if inputs.value(key) != value}
+        touched = {
+            record
+            for record in self.fps.keys() | inputs.fps.keys()
+            if self.fps.get(record) != inputs.fps.get(record)
+        }
+        self.touched = touched
+        maybe = _Reach(touched, inputs.site)
+        found = set()
+        fresh = self._fresh = {}
+        for key, old in self.values.items():
+            if not maybe.changes(key, old):
+                continue
+            value = inputs.value(key)
+            if value != old:
+                found.add(key)
+                fresh[key] = value
+        return found
 
     def dirty(self, changed: set[Key]) -> set[str]:
         """The files at least one of whose inputs is in `changed`."""
@@ -270,19 +365,41 @@ class DepState:
             return set()
         return {path for path, keys in self.deps.items() if not keys.isdisjoint(changed)}
 
-    def update(self, made: dict[str, frozenset[Key]], inputs: Inputs, keep: Iterable[str]) -> None:
-        """Record the inputs of the files just made; forget files no longer made."""
-        deps = {path: self.deps[path] for path in keep if path in self.deps}
-        deps.update(made)
-        used: set[Key] = set()
-        for keys in deps.values():
-            used |= keys
-        refreshed: set[Key] = set()
-        for keys in made.values():
-            refreshed |= keys
-        old = self.values
-        # An input of a file not made now did not change (or the file would be dirty).
-        self.values = {
-            key: inputs.value(key) if key in refreshed or key not in old else old[key] for key in used
-        }
-        self.deps = deps
+    def update(
+        self, made: dict[str, frozenset[Key]], inputs: Inputs, keep: Iterable[str], everything: bool
+    ) -> None:
+        """Record the inputs of the files just made; forget files no longer made.
+
+        `everything`: every input may have changed (settings or templates did),
+        so every value is taken again, not only those `changed` found new.
+        """
+        uses, deps = self.uses, self.deps
+        kept = set(keep)
+        for path in [path for path in deps if path not in kept]:
+            self._drop(deps.pop(path))
+        for path, keys in made.items():
+            old = deps.get(path)
+            if old is not None:
+                self._drop(old)
+            deps[path] = keys
+            for key in keys:
+                uses[key] = uses.get(key, 0) + 1
+        values = self.values
+        if everything:
+            self.values = {key: inputs.value(key) for key in uses}
+        else:
+            values.update(self._fresh)
+            for key in uses.keys() - values.keys():
+                values[key] = inputs.value(key)
+        self._fresh = {}
+        self.fps = dict(inputs.fps)
+
+    def _drop(self, keys: frozenset[Key]) -> None:
+        uses = self.uses
+        for key in keys:
+            left = uses[key] - 1
+            if left:
+                uses[key] = left
+            else:
+                del uses[key]
+                self.values.pop(key, None)

@@ -31,6 +31,11 @@ class Site:
     by_topic: dict[str, dict[str, list[Record]]] = field(default_factory=dict)
     backlinks: dict[tuple[str, str], dict[str, list[Record]]] = field(default_factory=dict)
     related: dict[str, list[str]] = field(default_factory=dict)
+    # Every page sorts by date: each record's key is worked out once per site.
+    _order: dict[tuple[str, str], tuple[Record, tuple[Any, ...]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _tz: Any = field(default=None, repr=False, compare=False)
 
     def get(self, kind: str, record_id: str) -> Record | None:
         return self.records[kind].get(record_id)
@@ -43,8 +48,19 @@ class Site:
 
     def sort_key(self, record: Record, when: PartialDate | None = None) -> tuple[Any, ...]:
         """Date order: first instant, coarser first, then title or text."""
-        when = when or record.date
-        instant, rank = when.sort_key(self.config.tz) if when else (float("-inf"), 0)
+        if when is None:
+            found = self._order.get((record.kind, record.id))
+            if found is not None and found[0] is record:
+                return found[1]
+        key = self._sort_key(record, when or record.date)
+        if when is None:
+            self._order[(record.kind, record.id)] = (record, key)
+        return key
+
+    def _sort_key(self, record: Record, when: PartialDate | None) -> tuple[Any, ...]:
+        if self._tz is None:
+            self._tz = self.config.tz
+        instant, rank = when.sort_key(self._tz) if when else (float("-inf"), 0)
         return (instant, rank, self.label(record), record.kind, record.id)
 
     def sorted(self, records: list[Record]) -> list[Record]:
@@ -79,17 +95,34 @@ class Site:
         return [self.records["topics"][t] for t in ids if t in self.records["topics"]]
 
 
-def references(record: Record) -> Iterator[tuple[str, str, str]]:
-    """(field path, target kind, target id) for every reference in a record."""
-    for spec in KINDS[record.kind].fields:
-        value = record.values.get(spec.name)
-        if value is None or not spec.name or spec.name == "id":
+def _reference_fields(kind: str) -> tuple[tuple[str, str, bool], ...]:
+    """(field name, target kind, is a list) for each field of `kind` that refers to records."""
+    found = []
+    for spec in KINDS[kind].fields:
+        if not spec.name or spec.name == "id":
             continue
         if isinstance(spec.type, Ref):
-            yield spec.name, spec.type.kind, value
+            found.append((spec.name, spec.type.kind, False))
         elif isinstance(spec.type, ListOf) and isinstance(spec.type.item, Ref):
+            found.append((spec.name, spec.type.item.kind, True))
+    return tuple(found)
+
+
+REFERENCE_FIELDS = {kind: _reference_fields(kind) for kind in KINDS}
+
+
+def references(record: Record) -> Iterator[tuple[str, str, str]]:
+    """(field path, target kind, target id) for every reference in a record."""
+    values = record.values
+    for name, kind, many in REFERENCE_FIELDS[record.kind]:
+        value = values.get(name)
+        if value is None:
+            continue
+        if not many:
+            yield name, kind, value
+        else:
             for index, target in enumerate(value):
-                yield f"{spec.name}.{index}", spec.type.item.kind, target
+                yield f"{name}.{index}", kind, target
 
 
 def build_site(
@@ -143,8 +176,10 @@ def _check_reference(
     options: BuildOptions,
     problems: Problems,
 ) -> None:
-    line, col = record.mark(key)
     found = everything[kind].get(target)
+    if found is not None and not (found.draft and not record.draft and not options.drafts):
+        return
+    line, col = record.mark(key)
     what = KIND_SINGULAR[kind]
     if found is None:
         near = difflib.get_close_matches(target, list(everything[kind]), n=1, cutoff=0.6)

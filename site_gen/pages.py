@@ -167,7 +167,7 @@ def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     site = vb.site
     active = [t for t in site.all("topics") if t.values["status"] == "active"]
     everything = [r for kind in TOPICAL for r in site.all(kind)]
-    summaries = tuple(_topic_summary(vb, t) for t in active)
+    summaries = tuple(topic_summary(vb, t) for t in active)
     said = [q for q in site.all("quotes") if q.values["date"].first_day(vb.tz) <= site.options.as_of]
     quotes = sorted(said, key=site.sort_key, reverse=True)[:RECENT_QUOTES]
     start, end = recent_window(site)
@@ -181,6 +181,11 @@ def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
         "next": whats_next(vb, everything),
         "quotes": tuple(vb.quote(q) for q in quotes),
     }
+
+
+def topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
+    """A topic's card on the home page and /topics/ (made once per build, or kept)."""
+    return vb.cached("topic_summary", topic, lambda record: _topic_summary(vb, record))
 
 
 def _topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
@@ -201,7 +206,7 @@ def _topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
 def topics(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     groups = {status: [] for status in ("active", "dormant", "closed")}  # type: dict[str, list[Any]]
     for topic in vb.site.all("topics"):
-        groups[topic.values["status"]].append(_topic_summary(vb, topic))
+        groups[topic.values["status"]].append(topic_summary(vb, topic))
     crumbs = (Link("topics/", "Topics"),)
     return "topics.html", {
         "page": vb.page("topics/", "Topics", "topics", crumbs=crumbs),

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from .errors import Problem
 from .exports import EXPORTS, record_json, sitemap
-from .incremental import ROUTES, Key, TrackedSite, TrackedUrls, Tracker
+from .incremental import ROUTES, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo
 from .index import Site
 from .markup import MarkdownRenderer
 from .model import Record
@@ -44,10 +44,12 @@ class SharedViews(ViewBuilder):
     sharing never hides an input.
     """
 
-    def __init__(self, site: Any, markdown: MarkdownRenderer, urls: Any, tracker: Tracker) -> None:
+    def __init__(
+        self, site: Any, markdown: MarkdownRenderer, urls: Any, tracker: Tracker, memo: ViewMemo | None = None
+    ) -> None:
         self._tracker = tracker
-        self._memo: dict[tuple[str, str, str], tuple[Any, frozenset[Key]]] = {}
-        self._dates: dict[Any, Any] = {}
+        memo = memo if memo is not None else ViewMemo()
+        self._memo, self._dates = memo.views, memo.dates
         super().__init__(site, markdown, urls)
 
     def _shared(self, name: str, record: Record, make: Callable[[Record], Any]) -> Any:
@@ -88,6 +90,9 @@ class SharedViews(ViewBuilder):
     def entries(self, record: Record) -> Any:
         return list(self._shared("entries", record, super().entries))
 
+    def cached(self, name: str, record: Record, make: Callable[[Record], Any]) -> Any:
+        return self._shared(name, record, make)
+
 
 @dataclass
 class Made:
@@ -117,6 +122,7 @@ class Producer:
         unchanged: Callable[[str, str], bool],
         fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None,
         changed: set[Key] | None = None,
+        memo: ViewMemo | None = None,
     ) -> None:
         self.root, self.routes, self.renderer, self.env, self.base = root, routes, renderer, env, base
         self.unchanged = unchanged
@@ -128,7 +134,7 @@ class Producer:
         self.tracker = Tracker()
         self.site = TrackedSite(site, self.tracker)
         self.urls = TrackedUrls(urls, self.site, self.tracker)
-        self.views = SharedViews(self.site, renderer, self.urls, self.tracker)
+        self.views = SharedViews(self.site, renderer, self.urls, self.tracker, memo)
 
     def make(self, route: Route) -> Made:
         self.tracker.take()

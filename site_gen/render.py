@@ -84,7 +84,51 @@ def _url(context: Any, target: str) -> str:
     return relative_url(page.path, target)
 
 
-def make_environment(root: Path) -> jinja2.Environment:
+class Reuse:
+    """`{{ reuse(macro, view, ...) }}` in a template: the macro's output, kept for
+    the same view object on the same page.
+
+    A serving builder keeps per-record views between builds (see ViewMemo): an
+    edit remakes the views of the records it touched, so a year's timeline of
+    thousands of entries renders only the new ones again. A macro given to
+    `reuse` must show only its arguments, the page's address (its links are
+    relative to it) and `site` (the builder forgets everything kept when the
+    settings or templates change).
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.kept: dict[Any, tuple[Any, Any]] = {}
+
+    def clear(self) -> None:
+        self.kept.clear()
+
+    def function(self) -> Any:
+        @pass_context
+        def reuse(context: Any, macro: Any, view: Any, *args: Any) -> Any:
+            if not self.enabled:
+                return macro(view, *args)
+            try:
+                # The site's settings are not in the key: the builder clears this when they change.
+                page = getattr(context.get("page"), "path", None)
+                key = (getattr(macro, "name", macro), id(view), args, page)
+                found = self.kept.get(key)
+            except TypeError:  # something unhashable: no keeping
+                return macro(view, *args)
+            if found is not None and found[0] is view:
+                return found[1]
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+            output = macro(view, *args)
+            self.kept[key] = (view, output)
+            return output
+
+        return reuse
+
+
+def make_environment(root: Path, reuse: Reuse | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(root)]),
         autoescape=True,
@@ -95,6 +139,7 @@ def make_environment(root: Path) -> jinja2.Environment:
         auto_reload=False,  # one environment per build: templates cannot change during it
     )
     env.filters["url"] = _url
+    env.globals["reuse"] = (reuse or Reuse()).function()
     # What readers' tools see besides the page: JSON-LD, Open Graph, search-index markup.
     env.globals["json_ld"] = json_ld_global
     env.globals["open_graph"] = open_graph_global

@@ -75,6 +75,7 @@ class Preview:
         self.root = root
         self.folder = folder
         self.builder = Builder(root, folder, drafts=True, search=False)
+        self.builder.autosave = False  # saved when the editor pauses (see _watch)
         self.watcher = Watcher(root)
         # Pages left by an earlier session are the last good ones until we build.
         self.state = State(time_generation(), (), self._base_path("/"), (folder / "index.html").is_file())
@@ -98,7 +99,10 @@ class Preview:
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join(timeout=30)
+        if self.thread.ident is not None:  # started
+            self.thread.join(timeout=30)
+        if not self.thread.is_alive():
+            self._save_cache()
 
     # -- the worker thread ---------------------------------------------------
 
@@ -106,7 +110,7 @@ class Preview:
         pending: dict[str, str] = {}
         retries = 0
         while True:
-            waited = self.watcher.wait(self.stop)
+            waited = self.watcher.wait(self.stop, on_idle=self._save_cache)
             if waited is None:
                 return
             settled, changes = waited
@@ -124,6 +128,12 @@ class Preview:
                 traceback.print_exc()
             retries = 0
             pending = {}
+
+    def _save_cache(self) -> None:
+        try:
+            self.builder.save()
+        except Exception:  # a cache that cannot be saved only makes the next start slower
+            traceback.print_exc()
 
     def _still_moving(self) -> bool:
         self.stop.wait(self.watcher.quiet)

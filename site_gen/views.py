@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Container
+from typing import Any, Callable, Container
 
 from markupsafe import Markup
 
@@ -177,6 +177,11 @@ class ViewBuilder:
         self._quotes: dict[str, QuoteView] = {}
         self._questions: dict[str, QuestionView] = {}
         self.site_view = self._site_view()
+
+    def cached(self, name: str, record: Record, make: Callable[[Record], Any]) -> Any:
+        """`make(record)`, a view of that one record; a builder that shares views
+        between pages (and builds) keeps it with the inputs it was made from."""
+        return make(record)
 
     # -- small pieces -------------------------------------------------------
 

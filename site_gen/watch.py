@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from .config import CONFIG_NAME
 from .loader import is_editor_temp
@@ -28,6 +29,7 @@ QUIET_SECONDS = 0.05
 SCAN_SPACING = 4  # a whole scan starts at most once per 4x its own duration
 HOT_FILES = 32
 MAX_SCAN_GAP = 2.0  # seconds: a new file is always seen within this
+IDLE_SECONDS = 1.0
 
 
 def snapshot(root: Path, folders: tuple[str, ...] = WATCHED_FOLDERS) -> Snapshot:
@@ -115,10 +117,19 @@ class Watcher:
         """Whether the folders differ from the last snapshot taken for a build."""
         return snapshot(self.root) != self.seen
 
-    def wait(self, stop: threading.Event) -> tuple[Snapshot, dict[str, str]] | None:
-        """The settled new snapshot and what changed; None once `stop` is set."""
+    def wait(
+        self, stop: threading.Event, on_idle: Callable[[], None] | None = None
+    ) -> tuple[Snapshot, dict[str, str]] | None:
+        """The settled new snapshot and what changed; None once `stop` is set.
+
+        `on_idle` runs once if nothing has changed for IDLE_SECONDS.
+        """
         next_scan = 0.0
+        idle_at = time.monotonic() + IDLE_SECONDS
         while not stop.wait(self.poll):
+            if on_idle is not None and time.monotonic() >= idle_at:
+                on_idle()
+                on_idle = None
             if time.monotonic() < next_scan and not self._hot_moved():
                 continue
             started, cpu = time.monotonic(), time.thread_time()

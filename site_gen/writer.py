@@ -37,7 +37,7 @@ def digest_of(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def stamp_of(path: Path) -> tuple[int, int] | None:
+def stamp_of(path: str | Path) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
     except OSError:
