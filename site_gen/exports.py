@@ -51,7 +51,8 @@ def feed(vb: ViewBuilder, topic_id: str) -> str:
         records = site.all("stories") + site.all("events")
         title, self_path, page_path = site.config.title, "feed.xml", ""
     records = [r for r in records if r.values["date"].first_day(vb.tz) <= site.options.as_of]
-    entries = sorted(((_updated(vb, r), r) for r in records), key=lambda p: (p[0][0], p[1].id), reverse=True)
+    updated = [(vb.cached("feed_updated", r, lambda record: _updated(vb, record)), r) for r in records]
+    entries = sorted(updated, key=lambda p: (p[0][0], p[1].id), reverse=True)
     entries = entries[:FEED_ENTRIES]
     newest = entries[0][0][0].isoformat() if entries else f"{site.options.as_of.isoformat()}T00:00:00+00:00"
     lines = [

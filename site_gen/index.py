@@ -31,10 +31,6 @@ class Site:
     by_topic: dict[str, dict[str, list[Record]]] = field(default_factory=dict)
     backlinks: dict[tuple[str, str], dict[str, list[Record]]] = field(default_factory=dict)
     related: dict[str, list[str]] = field(default_factory=dict)
-    # Every page sorts by date: each record's key is worked out once per site.
-    _order: dict[tuple[str, str], tuple[Record, tuple[Any, ...]]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
     _tz: Any = field(default=None, repr=False, compare=False)
 
     def get(self, kind: str, record_id: str) -> Record | None:
@@ -48,13 +44,13 @@ class Site:
 
     def sort_key(self, record: Record, when: PartialDate | None = None) -> tuple[Any, ...]:
         """Date order: first instant, coarser first, then title or text."""
-        if when is None:
-            found = self._order.get((record.kind, record.id))
-            if found is not None and found[0] is record:
-                return found[1]
-        key = self._sort_key(record, when or record.date)
-        if when is None:
-            self._order[(record.kind, record.id)] = (record, key)
+        if when is not None:
+            return self._sort_key(record, when)
+        # Every page sorts by date: a record keeps its key.
+        memo = record.derived(self.config.timezone)
+        key = memo.get("order")
+        if key is None:
+            key = memo["order"] = self._sort_key(record, record.date)
         return key
 
     def _sort_key(self, record: Record, when: PartialDate | None) -> tuple[Any, ...]:
@@ -163,7 +159,7 @@ def _check_references(
 ) -> None:
     for records in everything.values():
         for record in records.values():
-            for key, kind, target in references(record):
+            for key, kind, target in _references(record):
                 _check_reference(record, key, kind, target, everything, options, problems)
 
 
@@ -196,26 +192,37 @@ def _check_reference(
 
 
 def _link(site: Site) -> None:
+    # Every record once, in date order: the lists below come out sorted as they fill.
+    ordered = sorted((r for records in site.records.values() for r in records.values()), key=site.sort_key)
     backlinks: dict[tuple[str, str], dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
-    for kind, records in site.records.items():
-        for record in records.values():
-            for _, target_kind, target in references(record):
-                if target in site.records[target_kind]:
-                    backlinks[(target_kind, target)][kind].append(record)
-    site.backlinks = {key: {k: site.sorted(v) for k, v in kinds.items()} for key, kinds in backlinks.items()}
-    _topics(site)
+    for record in ordered:
+        for _, target_kind, target in _references(record):
+            if target in site.records[target_kind]:
+                backlinks[(target_kind, target)][record.kind].append(record)
+    site.backlinks = {key: dict(kinds) for key, kinds in backlinks.items()}
+    _topics(site, ordered)
     _related(site)
 
 
-def _topics(site: Site) -> None:
+def _references(record: Record) -> tuple[tuple[str, str, str], ...]:
+    """references(record), kept on the record (the same object while its file is unchanged)."""
+    memo = record.derived("")
+    found = memo.get("references")
+    if found is None:
+        found = memo["references"] = tuple(references(record))
+    return found
+
+
+def _topics(site: Site, ordered: list[Record]) -> None:
     by_topic: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
-    for kind in TOPICAL:
-        for record in site.records[kind].values():
-            topic_ids = _own_topics(site, record)
-            site.topics_of[(kind, record.id)] = topic_ids
-            for topic_id in topic_ids:
-                by_topic[topic_id][kind].append(record)
-    site.by_topic = {t: {k: site.sorted(v) for k, v in kinds.items()} for t, kinds in by_topic.items()}
+    for record in ordered:
+        if record.kind not in TOPICAL:
+            continue
+        topic_ids = _own_topics(site, record)
+        site.topics_of[(record.kind, record.id)] = topic_ids
+        for topic_id in topic_ids:
+            by_topic[topic_id][record.kind].append(record)
+    site.by_topic = {t: dict(kinds) for t, kinds in by_topic.items()}
 
 
 def _own_topics(site: Site, record: Record) -> list[str]:

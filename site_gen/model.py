@@ -28,6 +28,10 @@ class Record:
     line: int
     col: int
     marks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # What every build works out again from the record alone (its date-order key, its
+    # years...), kept on it: a record is the same object from build to build while its
+    # file is unchanged. See `derived`.
+    memo: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def draft(self) -> bool:
@@ -43,6 +47,17 @@ class Record:
     @property
     def date(self) -> PartialDate | None:
         return self.values.get("date") or self.values.get("raised")
+
+    def derived(self, setting: str) -> dict[str, Any]:
+        """A place for values worked out from this record alone under one `setting`
+        (a timezone's name, or "" for values that depend on no setting)."""
+        memo = self.memo
+        if memo is None:
+            memo = self.memo = {}
+        found = memo.get(setting)
+        if found is None:
+            found = memo[setting] = {}
+        return found
 
 
 @dataclass(frozen=True)

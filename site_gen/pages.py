@@ -93,19 +93,27 @@ def whats_next(vb: ViewBuilder, records: list[Record]) -> tuple[Next, ...]:
 
 def changed_entries(vb: ViewBuilder, records: list[Record]) -> tuple[Entry, ...]:
     """What moved in the recent window, newest first: new, updated, corrected, answered."""
-    start, end = recent_window(vb.site)
-    found = []
-    for record in records:
-        # Entries are made only for records with a date in the window: the home
-        # page looks at every record, and most are older.
-        points = vb.site.timeline_points(record)
-        if any(kind != "question-deadline" and within(vb.site, when, start, end) for kind, when in points):
-            for key, entry in vb.entries(record):
-                if entry.kind != "question-deadline" and within(vb.site, _parse(entry), start, end):
-                    found.append((key, entry))
-        found.extend(_revisions(vb, record, start, end))
+    window = recent_window(vb.site)
+    found = [
+        pair for record in records for pair in vb.cached("moved", record, lambda r: _moved(vb, r, window))
+    ]
     found.sort(key=lambda pair: pair[0], reverse=True)
     return tuple(entry for _, entry in found)
+
+
+def _moved(vb: ViewBuilder, record: Record, window: tuple[Any, Any]) -> tuple[tuple[Any, Entry], ...]:
+    """One record's part of "what moved": its entries and revisions dated in the window."""
+    start, end = window
+    found = []
+    # Entries are made only for records with a date in the window: the home
+    # page looks at every record, and most are older.
+    points = vb.site.timeline_points(record)
+    if any(kind != "question-deadline" and within(vb.site, when, start, end) for kind, when in points):
+        for key, entry in vb.entries(record):
+            if entry.kind != "question-deadline" and within(vb.site, _parse(entry), start, end):
+                found.append((key, entry))
+    found.extend(_revisions(vb, record, start, end))
+    return tuple(found)
 
 
 def _revisions(vb: ViewBuilder, record: Record, start: Any, end: Any) -> list[tuple[Any, Entry]]:

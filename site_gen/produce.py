@@ -182,7 +182,7 @@ class Producer:
                 outer, self.tracker.keys = self.tracker.keys, set()
                 try:
                     self.tracker.add(("rec", record.kind, record.id))
-                    text = json.dumps(record_json(vb, record), ensure_ascii=False, indent=1)
+                    text = _indented(json.dumps(record_json(vb, record), ensure_ascii=False, indent=1), _ITEM)
                 finally:
                     deps, self.tracker.keys = frozenset(self.tracker.keys), outer
                 found = (deps, text)
@@ -194,7 +194,16 @@ class Producer:
         placed: list[str] = []
         skeleton = EXPORTS["briefing_json"](views, fragment)
         self.made_fragments = made
-        return _PLACED.sub(lambda m: _indented(placed[int(m.group(2))], m.group(1)) + m.group(3), skeleton)
+        # The skeleton split at each placeholder line: text, indent, number, comma, text...
+        parts = _PLACED.split(skeleton)
+        out = [parts[0]]
+        for at in range(1, len(parts), 4):
+            indent, number, comma, text = parts[at : at + 4]
+            fragment_text = placed[int(number)]
+            if indent != _ITEM:  # never with today's layout; kept right should it change
+                fragment_text = _indented(fragment_text[len(_ITEM) :].replace("\n" + _ITEM, "\n"), indent)
+            out += (fragment_text, comma, text)
+        return "".join(out)
 
     def make_all(self, todo: list[Route], sink: Callable[[Made], None] | None = None) -> list[Made]:
         """Every route of `todo`, in order; by forked workers when there are many.
@@ -237,6 +246,8 @@ def _make_chunk(chunk: list[Route]) -> list[Made]:
 # contain (the YAML reader refuses control characters), so JSON shows them escaped.
 _MARK = "\x00"
 _PLACED = re.compile(r'^( *)"\\u0000(\d+)\\u0000"(,?)$', re.MULTILINE)
+# A record's indent in the document: an item of a kind's list (json.dumps with indent=1).
+_ITEM = "  "
 
 
 def _indented(text: str, indent: str) -> str:

@@ -36,8 +36,36 @@ def page_path(kind: str, record_id: str = "") -> str:
 
 
 def year_of(site: Site, record: Record) -> int:
-    tz = site.config.tz
-    return record.date.start(tz).astimezone(tz).year  # type: ignore[union-attr]
+    memo = record.derived(site.config.timezone)
+    year = memo.get("year")
+    if year is None:
+        tz = site.config.tz
+        year = memo["year"] = record.date.start(tz).astimezone(tz).year  # type: ignore[union-attr]
+    return year
+
+
+def timeline_years_of(site: Site, record: Record) -> list[int]:
+    """The years in which `record` has a timeline entry (by month heading), sorted."""
+    memo = record.derived(site.config.timezone)
+    years = memo.get("timeline_years")
+    if years is None:
+        tz = site.config.tz
+        years = memo["timeline_years"] = sorted(
+            {when.month_key(tz)[0] for _, when in site.timeline_points(record)}
+        )
+    return years
+
+
+def _point_years(site: Site, record: Record) -> list[int]:
+    """The years of a record's timeline points by their first instant (which list pages exist)."""
+    memo = record.derived(site.config.timezone)
+    years = memo.get("point_years")
+    if years is None:
+        tz = site.config.tz
+        years = memo["point_years"] = sorted(
+            {when.start(tz).astimezone(tz).year for _, when in site.timeline_points(record)}
+        )
+    return years
 
 
 class Urls:
@@ -47,13 +75,12 @@ class Urls:
         self.site = site
         self._in_year: dict[tuple[str, int], list[Record]] | None = None
         self.quote_years = sorted({year_of(site, q) for q in site.all("quotes")}, reverse=True)
-        tz = site.config.tz
         self.timeline_years = sorted(
             {
-                when.start(tz).astimezone(tz).year
+                year
                 for kind in TIMELINE_KINDS
                 for record in site.all(kind)
-                for _, when in site.timeline_points(record)
+                for year in _point_years(site, record)
             },
             reverse=True,
         )
@@ -69,13 +96,12 @@ class Urls:
         return self._in_year.get((kind, year), [])
 
     def _by_year(self) -> dict[tuple[str, int], list[Record]]:
-        tz, found = self.site.config.tz, {}  # type: ignore[var-annotated]
+        found: dict[tuple[str, int], list[Record]] = {}
         for record in self.site.all("quotes"):
             found.setdefault(("quotes", year_of(self.site, record)), []).append(record)
         for kind in TIMELINE_KINDS:
             for record in self.site.all(kind):
-                years = {when.month_key(tz)[0] for _, when in self.site.timeline_points(record)}
-                for year in sorted(years):
+                for year in timeline_years_of(self.site, record):
                     found.setdefault(("timeline", year), []).append(record)
         return found
 
