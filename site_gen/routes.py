@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from .index import Site
 from .model import Record
@@ -46,25 +47,20 @@ def year_of(site: Site, record: Record) -> int:
 
 def timeline_years_of(site: Site, record: Record) -> list[int]:
     """The years in which `record` has a timeline entry (by month heading), sorted."""
-    memo = record.derived(site.config.timezone)
-    years = memo.get("timeline_years")
-    if years is None:
-        tz = site.config.tz
-        years = memo["timeline_years"] = sorted(
-            {when.month_key(tz)[0] for _, when in site.timeline_points(record)}
-        )
-    return years
+    return _years(site, record, "timeline_years", lambda when, tz: when.month_key(tz)[0])
 
 
 def _point_years(site: Site, record: Record) -> list[int]:
     """The years of a record's timeline points by their first instant (which list pages exist)."""
+    return _years(site, record, "point_years", lambda when, tz: when.start(tz).astimezone(tz).year)
+
+
+def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int]) -> list[int]:
     memo = record.derived(site.config.timezone)
-    years = memo.get("point_years")
+    years = memo.get(name)
     if years is None:
         tz = site.config.tz
-        years = memo["point_years"] = sorted(
-            {when.start(tz).astimezone(tz).year for _, when in site.timeline_points(record)}
-        )
+        years = memo[name] = sorted({year(when, tz) for _, when in site.timeline_points(record)})
     return years
 
 
