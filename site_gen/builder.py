@@ -14,6 +14,7 @@ import hashlib
 import os
 import pickle
 import time
+from collections.abc import Collection
 from collections.abc import Mapping as Mapping_
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,12 +128,14 @@ class Builder:
 
     # -- the pipeline -------------------------------------------------------
 
-    def build(self, as_of: str | date | None = None) -> BuildReport:
+    def build(self, as_of: str | date | None = None, hint: Collection[str] | None = None) -> BuildReport:
         """Build the site; on any error the output folder is left as it was.
 
         Two builds into one folder (a `build` while another runs) take turns.
         A builder without a cache (publish's one-off build into a fresh folder
-        of its own) writes nothing into the site, not even a lock.
+        of its own) writes nothing into the site, not even a lock. `hint`: the
+        paths a watcher saw change since this builder last loaded the site
+        (serve passes them), so that it need not walk content/ to find them.
         """
         # A build makes millions of small objects and keeps most of them to the end:
         # the cycle collector's passes over them cost more than the garbage it finds.
@@ -140,16 +143,16 @@ class Builder:
         gc.disable()
         try:
             if self.cache_file is None:
-                return self._build(as_of)
+                return self._build(as_of, hint)
             with _exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
-                return self._build(as_of)
+                return self._build(as_of, hint)
         finally:
             if collecting:
                 gc.enable()
 
-    def _build(self, as_of: str | date | None) -> BuildReport:
+    def _build(self, as_of: str | date | None, hint: Collection[str] | None) -> BuildReport:
         started = time.perf_counter()
-        quick = self._quick(as_of, started)
+        quick = None if hint else self._quick(as_of, started)
         if quick is not None:
             return quick
         watch = self._watch = Stopwatch()
@@ -157,7 +160,7 @@ class Builder:
         watch.lap("cache")
         before = surroundings(self.root)
         result = load_site(
-            self.root, as_of=as_of, drafts=self.drafts, base_url=self.base_url, loader=self.loader
+            self.root, as_of=as_of, drafts=self.drafts, base_url=self.base_url, loader=self.loader, hint=hint
         )
         watch.lap("load")
         if not result.ok:
@@ -273,13 +276,14 @@ class Builder:
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
         pages = _hash("\n".join(r.path for r in routes if r.is_page))
         inputs = Inputs(site, urls, record_fingerprints(self.loader.results()), pages)
+        watch.lap("inputs")
         todo, changed = self._todo(routes, base, inputs)
         if changed is None:
             self.views.clear()
             self.reuse.clear()
         else:
             self.views.forget(changed, self.deps.touched, site)
-        watch.lap("changes")
+        watch.lap("forget")
         renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
         if todo:
             renderer.render_all(markdown_texts(site))
@@ -345,9 +349,11 @@ class Builder:
         if base != self.base or not self.deps.deps:
             return routes, None
         changed = self.deps.changed(inputs)
+        self._watch.lap("changes")
         dirty = self.deps.dirty(changed)
         known = self.deps.deps
         todo = [r for r in routes if r.path in dirty or r.path not in known or not self._intact(r.path)]
+        self._watch.lap("dirty")
         return todo, changed
 
     def _stamp(self, rel: str) -> tuple[int, int] | None:

@@ -276,8 +276,7 @@ class Inputs:
         return object()  # an input we cannot value: always changed
 
 
-# These kinds' URLs follow their dates or topics; the others' are their kind and id.
-_URL_OF_OTHERS = {"events", "quotes"}
+_UNKNOWN = object()
 
 
 class _Reach:
@@ -286,8 +285,9 @@ class _Reach:
     Conservative: an input not ruled out here is valued again and compared.
     """
 
-    def __init__(self, touched: set[tuple[str, str]], site: Site) -> None:
+    def __init__(self, touched: set[tuple[str, str]], site: Site, quote_years_moved: bool) -> None:
         self.touched = touched
+        self.quote_years_moved = quote_years_moved
         self.ids: dict[str, set[str]] = {}
         for kind, record_id in touched:
             self.ids.setdefault(kind, set()).add(record_id)
@@ -307,7 +307,13 @@ class _Reach:
         if tag == "rec":
             return (key[1], key[2]) in self.touched
         if tag == "url":
-            return key[1] in _URL_OF_OTHERS or (key[1], key[2]) in self.touched
+            # A quote is shown on its year's page (which depends on the years there are);
+            # an event on its first topic's page.
+            if (key[1], key[2]) in self.touched:
+                return True
+            if key[1] == "quotes":
+                return self.quote_years_moved
+            return key[1] == "events" and self.topics_moved
         if tag == "back":
             # Who refers to a record changes only with a referring record's content.
             ids = self.ids.get(key[3])
@@ -347,7 +353,9 @@ class DepState:
             if self.fps.get(record) != inputs.fps.get(record)
         }
         self.touched = touched
-        maybe = _Reach(touched, inputs.site)
+        years = ("years", "quotes")
+        quote_years_moved = self.values.get(years, _UNKNOWN) != inputs.value(years)
+        maybe = _Reach(touched, inputs.site, quote_years_moved)
         found = set()
         fresh = self._fresh = {}
         for key, old in self.values.items():
@@ -378,11 +386,12 @@ class DepState:
         for path in [path for path in deps if path not in kept]:
             self._drop(deps.pop(path))
         for path, keys in made.items():
-            old = deps.get(path)
-            if old is not None:
-                self._drop(old)
+            old = deps.get(path, frozenset())
             deps[path] = keys
-            for key in keys:
+            if old == keys:
+                continue
+            self._drop(old - keys)
+            for key in keys - old:
                 uses[key] = uses.get(key, 0) + 1
         values = self.values
         if everything:
@@ -394,7 +403,7 @@ class DepState:
         self._fresh = {}
         self.fps = dict(inputs.fps)
 
-    def _drop(self, keys: frozenset[Key]) -> None:
+    def _drop(self, keys: frozenset[Key] | set[Key]) -> None:
         uses = self.uses
         for key in keys:
             left = uses[key] - 1

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
+from collections.abc import Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,10 +206,19 @@ class Loader:
         self.root = root
         self.known: dict[str, _Known] = {}
         self.changed: list[str] = []
+        # The last walk of content/: its files with their stamps, and what it reported.
+        self._listing: tuple[list[tuple[SourceFile, Stamp]], list[Problem]] | None = None
+        self.walks = 0  # how many times the listing was brought up to date (by a walk or a hint)
 
-    def load(self, problems: Problems) -> tuple[list[Record], int]:
-        """All records (with their file problems added); and the number of files."""
-        sources = discover_stamped(self.root, problems)
+    def load(self, problems: Problems, hint: Collection[str] | None = None) -> tuple[list[Record], int]:
+        """All records (with their file problems added); and the number of files.
+
+        `hint`: every path (relative to the site root) that changed since the
+        last load, as a watcher saw it. When those are all record files the
+        last walk found, only they are looked at again instead of walking
+        content/ (on a big site the walk costs more than the rest of a load).
+        """
+        sources = self._discover(problems, hint)
         fresh: dict[str, _Known] = {}
         to_parse: list[tuple[SourceFile, bytes, tuple[int, int], str]] = []
         by_key = {k.key: k.result for k in self.known.values()}
@@ -238,6 +249,40 @@ class Loader:
             records.extend(fresh[relpath].result.records)
             problems.extend(fresh[relpath].result.problems)
         return records, len(fresh)
+
+    def _discover(self, problems: Problems, hint: Collection[str] | None) -> list[tuple[SourceFile, Stamp]]:
+        listing = self._listing
+        sources = self._restamped(listing[0], hint) if listing is not None and hint is not None else None
+        if sources is None:
+            walked = Problems()
+            sources = discover_stamped(self.root, walked)
+            listing = (sources, walked.items)
+        assert listing is not None
+        self._listing = (sources, listing[1])
+        self.walks += 1
+        problems.extend(listing[1])
+        return sources
+
+    def _restamped(
+        self, sources: list[tuple[SourceFile, Stamp]], hint: Collection[str]
+    ) -> list[tuple[SourceFile, Stamp]] | None:
+        """The last listing with the hinted files' new stamps; None when a walk is needed
+        (a file added, deleted or replaced, or one the listing does not hold)."""
+        hinted = [path for path in hint if path.startswith("content/")]
+        if not hinted:
+            return sources
+        where = {source.relpath: at for at, (source, _) in enumerate(sources)}
+        fresh = list(sources)
+        for path in hinted:
+            at = where.get(path)
+            try:
+                info = os.lstat(self.root / path)
+            except OSError:
+                return None
+            if at is None or not stat.S_ISREG(info.st_mode):
+                return None
+            fresh[at] = (sources[at][0], (info.st_mtime_ns, info.st_size))
+        return fresh
 
     def _read(self, source: SourceFile, problems: Problems) -> bytes | None:
         try:

@@ -144,7 +144,8 @@ class Producer:
         except TemplateProblem as exc:
             return Made(route.path, "", None, self.tracker.take(), exc.problem)
         fragments, self.made_fragments = self.made_fragments, None
-        digest = _digest(data) if data is not None else ""
+        # An export's fingerprint is already the digest of its bytes (briefing.json is big).
+        digest = "" if data is None else fingerprint if route.view not in PAGES else _digest(data)
         return Made(route.path, fingerprint, data, self.tracker.take(), fragments=fragments, digest=digest)
 
     def _make(self, route: Route, views: ViewBuilder) -> tuple[str, bytes | None]:

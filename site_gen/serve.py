@@ -83,6 +83,7 @@ class Preview:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._watch, name="site-gen-rebuild", daemon=True)
         self._warnings: tuple[str, ...] = ()
+        self._unloaded: dict[str, str] = {}  # changes the builder has not loaded yet
 
     def first_build(self) -> BuildReport:
         report = self._build()
@@ -115,9 +116,10 @@ class Preview:
                 return
             settled, changes = waited
             pending.update(changes)
+            self._unloaded.update(changes)
             self.watcher.accept(settled)
             try:
-                report = self._build()
+                report = self._build(self._unloaded)
                 if not report.ok and retries < TRANSIENT_RETRIES and self._still_moving():
                     # A half-written file during a burst of saves: build again
                     # from the settled files before showing any error.
@@ -139,14 +141,20 @@ class Preview:
         self.stop.wait(self.watcher.quiet)
         return self.watcher.moved()
 
-    def _build(self) -> BuildReport:
+    def _build(self, changes: dict[str, str] | None = None) -> BuildReport:
+        """A build; `changes` (what the watcher saw since the last load) tells the
+        builder where to look, and is emptied once a load has taken it in."""
+        walks = self.builder.loader.walks
         try:
-            return self.builder.build()
+            return self.builder.build(hint=set(changes) if changes is not None else None)
         except SiteGenError as exc:
             return failed_report(self._relative(str(exc)))
         except Exception as exc:  # never let one build stop the preview
             traceback.print_exc()
             return failed_report(f"internal error: {type(exc).__name__}: {self._relative(str(exc))}")
+        finally:
+            if changes is not None and self.builder.loader.walks != walks:
+                changes.clear()
 
     def _announce(self, changes: dict[str, str], report: BuildReport) -> None:
         had_errors = bool(self.state.errors)

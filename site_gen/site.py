@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -65,11 +66,13 @@ def load_site(
     drafts: bool = False,
     base_url: str | None = None,
     loader: Loader | None = None,
+    hint: Collection[str] | None = None,
 ) -> LoadResult:
     """Load, validate and link the site at `path`.
 
     Content problems are returned, never raised; a folder that is not a site
-    raises UsageError. Pass the same `loader` again to re-read only changed files.
+    raises UsageError. Pass the same `loader` again to re-read only changed files
+    (and the paths a watcher saw change as `hint`: see Loader.load).
     """
     root = site_root(path)
     problems = Problems()
@@ -78,7 +81,7 @@ def load_site(
         as_of = as_of.astimezone(config.tz).date() if config and as_of.tzinfo else as_of.date()
     day = as_of if isinstance(as_of, date) else as_of_date(as_of, config)
     loader = loader or Loader(root)
-    records, files = loader.load(problems)
+    records, files = loader.load(problems, hint)
     if config is None:
         return LoadResult(None, problems.sorted(), files + 1, loader.changed)
     config = config.with_base_url(base_url)

@@ -13,6 +13,7 @@ import pytest
 from buildkit import BEFORE_DEADLINE, build, fixture_site, site_gen, tree, write_files
 
 from site_gen.builder import Builder, BuildReport
+from site_gen.watch import differences, snapshot
 
 AS_OF = BEFORE_DEADLINE
 
@@ -310,22 +311,28 @@ def check_step(report: BuildReport, out: Path, reference: dict[str, bytes], hist
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_random_edits_match_a_fresh_full_build(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     site = fixture_site(tmp_path / "site")
     out = tmp_path / "incremental"
     mutator = Mutator(site, rng)
-    # Even seeds keep one builder alive (as serve does); odd seeds start a new one for each
-    # build from the pickled cache (as repeated `site-gen build` runs do).
-    keep_alive = seed % 2 == 0
+    # Even seeds keep one builder alive (as serve does), and seeds 5 and 6 also tell it
+    # what changed as serve's watcher does; odd seeds start a new builder for each build
+    # from the pickled cache (as repeated `site-gen build` runs do).
+    keep_alive = seed % 2 == 0 or seed > 4
+    hinted = seed > 4
     builder = Builder(site, out)
     history: list[str] = []
+    seen = snapshot(site)
     for step in range(14):
         history.append(mutator.step())
         if not keep_alive:
             builder = Builder(site, out)
-        report = builder.build(mutator.as_of)
+        now = snapshot(site)
+        hint = set(differences(seen, now)) if hinted else None
+        seen = now
+        report = builder.build(mutator.as_of, hint)
         reference = fresh(site, tmp_path / "fresh", mutator.as_of)
         check_step(report, out, reference, history)
         if step % 5 == 4:  # an unchanged rebuild writes nothing
