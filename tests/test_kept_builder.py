@@ -1,0 +1,157 @@
+"""What a serving builder keeps between builds: views, rendered timeline entries,
+the loader's listing of content/ (driven by the watcher's changes), and a cache
+saved only when asked. Each is checked against a fresh full build."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import jinja2
+from buildkit import BEFORE_DEADLINE, fixture_site, tree, write_files
+
+from site_gen.builder import Builder
+from site_gen.errors import Problems
+from site_gen.loader import Loader
+from site_gen.render import Reuse
+
+AS_OF = BEFORE_DEADLINE
+
+
+def fresh(site: Path, target: Path) -> dict[str, bytes]:
+    if target.exists():
+        shutil.rmtree(target)
+    report = Builder(site, target, cache=False).build(AS_OF)
+    assert report.ok, [str(p) for p in report.problems]
+    return tree(target)
+
+
+def retitle(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_kept_views_follow_a_topic_rename_into_every_timeline(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    # Second build after an edit: the views and entries of the untouched records are kept...
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Kept ")
+    assert builder.build(AS_OF).ok
+    assert builder.views.views, "a small build keeps its per-record views"
+    assert builder.reuse.kept, "and the timeline entries it rendered"
+    # ...and a topic's new title still reaches every entry that names the topic.
+    retitle(site / "content/topics/alpha.yaml", "title: Alpha affair", "title: Alpha scandal")
+    report = builder.build(AS_OF)
+    assert report.ok
+    got = tree(tmp_path / "out")
+    assert got == fresh(site, tmp_path / "fresh")
+    timeline = got["timeline/index.html"].decode()
+    assert "Alpha scandal" in timeline and "Alpha affair" not in timeline
+
+
+def test_a_template_change_forgets_every_kept_entry(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Kept ")
+    assert builder.build(AS_OF).ok
+    theme = Path(__file__).resolve().parent.parent / "templates" / "macros.html"
+    macros = theme.read_text(encoding="utf-8").replace('<li class="entry ', '<li class="entry changed ')
+    write_files(site, {"templates/macros.html": macros})
+    assert builder.build(AS_OF).ok
+    got = tree(tmp_path / "out")
+    assert 'class="entry changed entry-story"' in got["timeline/index.html"].decode()
+    assert got == fresh(site, tmp_path / "fresh")
+
+
+def render_with(reuse: Reuse, source: str, **context: object) -> str:
+    env = jinja2.Environment(autoescape=True)
+    env.globals["reuse"] = reuse.function()
+    return env.from_string(source).render(**context)
+
+
+class Page:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+def test_reuse_keeps_a_macro_output_per_view_object_and_page() -> None:
+    reuse = Reuse()
+    reuse.enabled = True
+    calls: list[str] = []
+
+    def card(view: dict, suffix: object = "") -> str:
+        calls.append(view["name"])
+        return f"{view['name']}{suffix}"
+
+    page = "{% for v in views %}{{ reuse(card, v, '!') }} {% endfor %}"
+    views = [{"name": "a"}, {"name": "b"}]
+    # Dicts are unhashable as arguments but the view is keyed by identity: kept.
+    first = render_with(reuse, page, card=card, views=views, page=Page("x/"))
+    again = render_with(reuse, page, card=card, views=views, page=Page("x/"))
+    assert first == again == "a! b! "
+    assert calls == ["a", "b"]
+    render_with(reuse, page, card=card, views=views, page=Page("y/"))  # another page: its own
+    assert calls == ["a", "b", "a", "b"]
+    replaced = [{"name": "a"}, views[1]]  # a new view object is rendered again
+    render_with(reuse, page, card=card, views=replaced, page=Page("x/"))
+    assert calls[4:] == ["a"]
+    reuse.enabled = False  # a full build renders everything
+    render_with(reuse, page, card=card, views=views, page=Page("x/"))
+    assert calls[5:] == ["a", "b"]
+    # An unhashable extra argument is never an error, only not kept.
+    reuse.enabled = True
+    out = render_with(reuse, "{{ reuse(card, v, s) }}", card=card, v=views[0], s=["?"], page=Page("x/"))
+    assert out == "a[&#39;?&#39;]"  # autoescaped, as any output
+
+
+def load(loader: Loader, hint: set[str] | None) -> tuple[list[str], list[str]]:
+    problems = Problems()
+    records, _ = loader.load(problems, hint)
+    shown = sorted(f"{r.kind}/{r.id}:{r.values.get('title', '')}" for r in records)
+    return shown, [str(p) for p in problems.items]
+
+
+def test_the_loader_trusts_a_hint_only_for_files_it_listed(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site", {"content/notes.txt": "not a record"})
+    loader = Loader(site)
+    load(loader, None)
+    walks = loader.walks
+    # An edited record file: re-stamped alone, and its new content is read.
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Edited ")
+    records, _ = load(loader, {"content/stories/may-day.yaml"})
+    assert any("Edited" in r for r in records) and loader.walks == walks + 1
+    # A new file is not in the listing: the loader walks and finds it.
+    write_files(site, {"content/stories/new-one.yaml": "title: New one\ndate: 2025-11-01\nsummary: s\n"})
+    records, _ = load(loader, {"content/stories/new-one.yaml"})
+    assert "stories/new-one:New one" in records
+    # A deleted file: walk again, the record is gone.
+    (site / "content/stories/new-one.yaml").unlink()
+    records, _ = load(loader, {"content/stories/new-one.yaml"})
+    assert "stories/new-one:New one" not in records
+    # A record file replaced by a symlink is refused as a walk would refuse it.
+    target = site / "content/stories/may-day.yaml"
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_bytes(target.read_bytes())
+    target.unlink()
+    os.symlink(outside, target)
+    _, problems = load(loader, {"content/stories/may-day.yaml"})
+    assert any("may not be symlinks" in p for p in problems)
+    # Paths outside content/ (a template, site.yaml) need no look at the records at all.
+    assert load(loader, {"templates/base.html", "site.yaml"}) == load(Loader(site), None)
+
+
+def test_serve_style_builds_save_the_cache_only_when_asked(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    builder.autosave = False
+    assert builder.build(AS_OF).ok
+    assert not any((site / ".site-gen-cache").glob("*.pickle"))
+    builder.save()
+    assert any((site / ".site-gen-cache").glob("*.pickle"))
+    # A later builder starts from what was saved: nothing to write.
+    again = Builder(site, tmp_path / "out").build(AS_OF)
+    assert again.ok and not again.written
