@@ -33,13 +33,19 @@ def retitle(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_kept_views_follow_a_topic_rename_into_every_timeline(tmp_path: Path) -> None:
+def edited_once(tmp_path: Path) -> tuple[Path, Builder]:
+    """The fixture site and a builder that built it, then built one story's edit."""
     site = fixture_site(tmp_path / "site")
     builder = Builder(site, tmp_path / "out")
     assert builder.build(AS_OF).ok
-    # Second build after an edit: the views and entries of the untouched records are kept...
     retitle(site / "content/stories/may-day.yaml", "title: ", "title: Kept ")
     assert builder.build(AS_OF).ok
+    return site, builder
+
+
+def test_kept_views_follow_a_topic_rename_into_every_timeline(tmp_path: Path) -> None:
+    site, builder = edited_once(tmp_path)
+    # After an edit the views and entries of the untouched records are kept...
     assert builder.views.views, "a small build keeps its per-record views"
     assert builder.reuse.kept, "and the timeline entries it rendered"
     # ...and a topic's new title still reaches every entry that names the topic.
@@ -53,11 +59,7 @@ def test_kept_views_follow_a_topic_rename_into_every_timeline(tmp_path: Path) ->
 
 
 def test_a_template_change_forgets_every_kept_entry(tmp_path: Path) -> None:
-    site = fixture_site(tmp_path / "site")
-    builder = Builder(site, tmp_path / "out")
-    assert builder.build(AS_OF).ok
-    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Kept ")
-    assert builder.build(AS_OF).ok
+    site, builder = edited_once(tmp_path)
     theme = Path(__file__).resolve().parent.parent / "templates" / "macros.html"
     macros = theme.read_text(encoding="utf-8").replace('<li class="entry ', '<li class="entry changed ')
     write_files(site, {"templates/macros.html": macros})
