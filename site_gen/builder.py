@@ -285,7 +285,7 @@ class Builder:
             self.views.forget(changed, self.deps.touched, site)
         watch.lap("forget")
         renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
-        if todo:
+        if len(todo) >= PARALLEL_ROUTES:  # many pages: render every new text ahead, on all cores
             renderer.render_all(markdown_texts(site))
         watch.lap("markdown")
         env = self._env[1]
