@@ -175,6 +175,7 @@ class Builder:
             produced, problems = self._produce(site)
             if problems:
                 self._staging.abort()
+                self._forget_kept()
                 return self._failed(result, started, problems)
             # The search index joins the build's files, so it is written (and published) with them.
             from .search import search_index  # imported when needed: a build with nothing to do stays quick
@@ -187,6 +188,7 @@ class Builder:
             watch.lap("write")
         except BaseException:
             self._staging.abort()
+            self._forget_kept()
             raise
         rendered = self._rendered
         if self._next_deps is not None:
@@ -320,6 +322,13 @@ class Builder:
             deps = {m.path: m.deps for m in made.values()}
             self._next_deps = (base, deps, inputs, [r.path for r in routes])
         return produced, problems
+
+    def _forget_kept(self) -> None:
+        """After a failed build: views made from inputs the page records never took in
+        could outlive a change that is undone before the next build."""
+        self.views.clear()
+        if self.reuse is not None:
+            self.reuse.clear()
 
     def _accept(self, made: Any) -> None:
         """A made route's bytes go to the staging folder now, not at the end."""

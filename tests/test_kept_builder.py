@@ -5,6 +5,7 @@ saved only when asked. Each is checked against a fresh full build."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -157,3 +158,34 @@ def test_serve_style_builds_save_the_cache_only_when_asked(tmp_path: Path) -> No
     # A later builder starts from what was saved: nothing to write.
     again = Builder(site, tmp_path / "out").build(AS_OF)
     assert again.ok and not again.written
+
+
+def test_views_made_by_a_failed_build_are_not_kept(tmp_path: Path) -> None:
+    theme = Path(__file__).resolve().parent.parent / "templates" / "story.html"
+    # A theme whose story page fails for one title: a content change can fail a build.
+    story = theme.read_text(encoding="utf-8").replace(
+        "{% block content %}",
+        '{% block content %}{% if story.title == "Boom" %}{{ no_such_name }}{% endif %}',
+        1,
+    )
+    site = fixture_site(tmp_path / "site", {"templates/story.html": story})
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    may_day = site / "content/stories/may-day.yaml"
+    original = may_day.read_text(encoding="utf-8")
+    before = site / "content/stories/before-vote.yaml"
+    before_text = before.read_text(encoding="utf-8")
+    # One story edited and another that breaks its page: the build fails...
+    retitle(may_day, "title: ", "title: Passing ")
+    before.write_text(re.sub(r"(?m)^title: .*$", "title: Boom", before_text), encoding="utf-8")
+    assert not builder.build(AS_OF).ok
+    # ...and both undone: the pages must not show the edit the failed build saw.
+    may_day.write_text(original, encoding="utf-8")
+    before.write_text(before_text, encoding="utf-8")
+    assert builder.build(AS_OF).ok
+    # Another edit remakes the timeline pages that show the first story.
+    retitle(site / "content/stories/corrected.yaml", "title: ", "title: Later ")
+    assert builder.build(AS_OF).ok
+    got = tree(tmp_path / "out")
+    assert not any(b"Passing" in data for data in got.values())
+    assert got == fresh(site, tmp_path / "fresh")
