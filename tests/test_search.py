@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,36 @@ def test_searching_licences_finds_the_general_licence_question(browser, example:
         page.close()
 
 
+FILTER_STATE = """() => ({
+    results: document.querySelectorAll('.pagefind-ui__result-link').length,
+    filters: [...document.querySelectorAll('.pagefind-ui__filter-checkbox')].map(e => e.id),
+    panel: (document.querySelector('.pagefind-ui__filter-panel') || {}).outerHTML || null,
+})"""
+
+
+def open_search_with_filters(page, url: str, selector: str, failed: list[str]) -> None:  # noqa: ANN001
+    """Open a search page and wait for its results and the filter `selector`.
+
+    In two full CI runs the filters never appeared for one page load while the
+    results did (no failed request, no console error; never reproduced alone
+    or under CPU load). Such a load is reported and the page loaded once more;
+    a second miss fails the test with what the page held.
+    """
+    seen = []
+    for _ in range(2):
+        page.goto(url)
+        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
+        try:
+            # The filters arrive after the first results.
+            page.wait_for_selector(selector, state="attached", timeout=30000)
+            if seen:
+                warnings.warn(f"search filters missing on the first load: {seen[0]}", stacklevel=2)
+            return
+        except Exception:  # noqa: BLE001 - recorded, then tried once more
+            seen.append({"state": page.evaluate(FILTER_STATE), "failed": list(failed)})
+    raise AssertionError(f"no filter {selector} after two loads: {seen}")
+
+
 @pytest.mark.browser
 def test_filtering_by_kind_keeps_only_questions(browser, example: Built) -> None:  # noqa: F811
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -165,13 +196,7 @@ def test_filtering_by_kind_keeps_only_questions(browser, example: Built) -> None
     page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
     page.on("console", lambda message: message.type == "error" and failed.append(message.text))
     try:
-        page.goto(example.url + "search/?q=licences")
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
-        # The filters arrive after the first results; open the Kind group once they are there.
-        try:
-            page.wait_for_selector("#kind-Question", state="attached", timeout=30000)
-        except Exception as error:  # say which fetch failed, if one did
-            raise AssertionError(f"no Kind filter; failed requests and errors: {failed}") from error
+        open_search_with_filters(page, example.url + "search/?q=licences", "#kind-Question", failed)
         if not page.eval_on_selector("#kind-Question", "e => e.closest('details').open"):
             page.get_by_text("Kind", exact=True).click()
         page.locator("#kind-Question").check(timeout=15000)
@@ -192,9 +217,7 @@ def test_hostile_text_in_results_stays_text(browser, hostile: Built) -> None:  #
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     try:
-        page.goto(hostile.url + "search/?q=alert")
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
-        page.wait_for_selector(".pagefind-ui__filter-label", state="attached", timeout=30000)
+        open_search_with_filters(page, hostile.url + "search/?q=alert", ".pagefind-ui__filter-label", [])
         # Open every filter group, so the topic titles are laid out as a reader sees them.
         # (Clicking the "Topic" toggle instead timed out on a loaded CI machine.)
         page.eval_on_selector_all(".pagefind-ui__filter-block", "els => els.forEach(e => { e.open = true; })")
