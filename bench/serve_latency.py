@@ -3,6 +3,7 @@
     python bench/serve_latency.py                      # the example site (target < 200 ms)
     python bench/serve_latency.py --site /tmp/corpus-10k   # any site (target < 1 s at 10,000 stories)
     python bench/serve_latency.py --stories 10000      # generate one with bench/gen_corpus.py
+    python bench/serve_latency.py --site /tmp/corpus-10k --settle 10   # first edit 10 s after start
 
 The site is copied to a temporary folder and served there (`--port 0`), so
 the original is never touched. A WebSocket client speaks the reload
@@ -182,6 +183,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10, help="edits to time (default 10)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for one reload")
     parser.add_argument("--target-ms", type=float, help="exit 1 when the median edit-to-page exceeds it")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait after the server starts before the first edit, as an editor "
+        "opening the page would (serve prepares pages while idle); default 0",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         if args.stories:
@@ -193,6 +201,7 @@ def main() -> int:
         print(f"{site}: first build and start in {time.perf_counter() - started:.1f} s")
         try:
             story, page = pick_story(site, server)
+            time.sleep(args.settle)
             reloads, pages = asyncio.run(measure(server, story, page, args.rounds, args.timeout))
         finally:
             server.stop()

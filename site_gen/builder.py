@@ -35,6 +35,8 @@ from .snapshot import Snapshot, surroundings, take, unchanged
 from .writer import FileState, Staging, check_output_dir, digest_of, existing_files, stamp_of
 
 CACHE_DIR = ".site-gen-cache"
+# The pages an edit most often remakes and that are slow to make from nothing.
+WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic")
 
 
 def _code_version() -> str:
@@ -106,6 +108,8 @@ class Builder:
         self.deps = DepState()
         self.views = ViewMemo()
         self.reuse: Any = None  # the templates' Reuse, made with their environment
+        self._warming: tuple[Any, ...] | None = None  # what the last build saw, for warm()
+        self._warm_queue: tuple[Any, list[Route]] | None = None
         self.fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] = {}
         self._next_fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
         self.base = ""
@@ -300,6 +304,13 @@ class Builder:
         )
         made = {m.path: m for m in producer.make_all(todo, self._accept)}
         watch.lap("pages")
+        # Pages made by workers keep nothing here: warm() prepares them when serve is idle.
+        # After a few pages made here, what was kept is still good, but a warm-up not
+        # finished goes on from this build's site (never the last one's).
+        left = {r.path for r in self._warm_queue[1]} if self._warm_queue else set()
+        self._warm_queue = None
+        if memo is None or left:
+            self._warming = (site, urls, routes, renderer, base, None if memo is None else left)
         produced: dict[str, tuple[str, bytes | None]] = {}
         problems: list[Problem] = []
         for route in routes:
@@ -323,9 +334,47 @@ class Builder:
             self._next_deps = (base, deps, inputs, [r.path for r in routes])
         return produced, problems
 
+    def warm(self, seconds: float) -> bool:
+        """Make, for about `seconds`, views and timeline entries of the pages an edit
+        is likely to remake (lists, timelines, topics) without writing anything,
+        so that the next edit finds them kept. True while there is more to do.
+
+        serve calls it while the editor pauses: after its first build, made by
+        worker processes, nothing is kept yet and the first edit of each year's
+        timeline would render it whole.
+        """
+        if self._warming is not None:
+            self._warm_queue = self._warm_start(*self._warming)
+            self._warming = None
+        producer, queue = self._warm_queue or (None, [])
+        deadline = time.perf_counter() + seconds
+        while queue and time.perf_counter() < deadline:
+            route = queue.pop()
+            try:
+                producer.make(route)  # type: ignore[union-attr]
+            except Exception:  # a page that fails fails in the next build, where it is reported
+                pass
+        return bool(queue)
+
+    def _warm_start(
+        self, site: Site, urls: Urls, routes: list[Route], renderer: Any, base: str, only: set[str] | None
+    ) -> Any:
+        from .produce import Producer
+
+        assert self._env is not None
+        self.reuse.enabled = True
+        # Never "unchanged": the point is to render, and so keep, every entry.
+        producer = Producer(
+            self.root, site, urls, routes, renderer, self._env[1], base, lambda *_: False, memo=self.views
+        )
+        queue = [r for r in routes if r.view in WARM_VIEWS and (only is None or r.path in only)]
+        queue.reverse()  # popped from the end: the plan's order
+        return producer, queue
+
     def _forget_kept(self) -> None:
         """After a failed build: views made from inputs the page records never took in
         could outlive a change that is undone before the next build."""
+        self._warming, self._warm_queue = None, None
         self.views.clear()
         if self.reuse is not None:
             self.reuse.clear()

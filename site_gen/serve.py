@@ -43,6 +43,7 @@ SERVE_FOLDER = "serve"
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 TRANSIENT_RETRIES = 3
+WARM_SLICE_SECONDS = 0.05  # each piece of idle work, so a save is still noticed at once
 BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 TEXT_TYPES = ("text/", "application/xml", "application/json", "application/javascript", "image/svg+xml")
 
@@ -111,7 +112,7 @@ class Preview:
         pending: dict[str, str] = {}
         retries = 0
         while True:
-            waited = self.watcher.wait(self.stop, on_idle=self._save_cache)
+            waited = self.watcher.wait(self.stop, on_idle=self._idle)
             if waited is None:
                 return
             settled, changes = waited
@@ -130,6 +131,16 @@ class Preview:
                 traceback.print_exc()
             retries = 0
             pending = {}
+
+    def _idle(self) -> bool:
+        """While the editor pauses: save the cache, then prepare the pages an edit
+        is likely to remake, a little at a time. True while there is more to do."""
+        try:
+            self.builder.save()
+            return self.builder.warm(WARM_SLICE_SECONDS)
+        except Exception:  # only the next edit's speed is at stake
+            traceback.print_exc()
+            return False
 
     def _save_cache(self) -> None:
         try:

@@ -118,17 +118,18 @@ class Watcher:
         return snapshot(self.root) != self.seen
 
     def wait(
-        self, stop: threading.Event, on_idle: Callable[[], None] | None = None
+        self, stop: threading.Event, on_idle: Callable[[], bool] | None = None
     ) -> tuple[Snapshot, dict[str, str]] | None:
         """The settled new snapshot and what changed; None once `stop` is set.
 
-        `on_idle` runs once if nothing has changed for IDLE_SECONDS.
+        Once nothing has changed for IDLE_SECONDS, `on_idle` runs between two
+        looks at the files, as long as it returns True (it has more to do): a
+        short piece of work each time, so a change is still seen at once.
         """
         next_scan = 0.0
         idle_at = time.monotonic() + IDLE_SECONDS
         while not stop.wait(self.poll):
-            if on_idle is not None and time.monotonic() >= idle_at:
-                on_idle()
+            if on_idle is not None and time.monotonic() >= idle_at and not on_idle():
                 on_idle = None
             if time.monotonic() < next_scan and not self._hot_moved():
                 continue

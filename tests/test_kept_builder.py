@@ -10,8 +10,10 @@ import shutil
 from pathlib import Path
 
 import jinja2
+import pytest
 from buildkit import BEFORE_DEADLINE, fixture_site, tree, write_files
 
+from site_gen import produce
 from site_gen.builder import Builder
 from site_gen.errors import Problems
 from site_gen.loader import Loader
@@ -188,4 +190,46 @@ def test_views_made_by_a_failed_build_are_not_kept(tmp_path: Path) -> None:
     assert builder.build(AS_OF).ok
     got = tree(tmp_path / "out")
     assert not any(b"Passing" in data for data in got.values())
+    assert got == fresh(site, tmp_path / "fresh")
+
+
+def test_warming_up_keeps_views_and_changes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)  # made by workers, as a big site's first build
+    assert builder.build(AS_OF).ok
+    monkeypatch.undo()
+    assert not builder.views.views
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    rounds = 0
+    while builder.warm(0.01):
+        rounds += 1
+        assert rounds < 10_000
+    after = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert after == before  # nothing written
+    assert builder.views.views and builder.reuse.kept
+    assert not builder.warm(0.01)  # nothing left until the next build
+    # What was kept ahead of an edit is dropped where the edit reaches.
+    retitle(site / "content/topics/alpha.yaml", "title: Alpha affair", "title: Alpha warmed")
+    assert builder.build(AS_OF).ok
+    assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
+
+
+def test_an_edit_in_the_middle_of_a_warm_up_leaves_no_stale_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
+    assert builder.build(AS_OF).ok
+    monkeypatch.undo()
+    assert builder.warm(0.0)  # one page prepared, more to come
+    retitle(site / "content/topics/alpha.yaml", "title: Alpha affair", "title: Alpha midway")
+    assert builder.build(AS_OF).ok
+    while builder.warm(0.01):  # goes on from the new build's site
+        pass
+    retitle(site / "content/stories/corrected.yaml", "title: ", "title: After ")
+    assert builder.build(AS_OF).ok
+    got = tree(tmp_path / "out")
+    assert b"Alpha affair" not in got["timeline/index.html"]
     assert got == fresh(site, tmp_path / "fresh")
