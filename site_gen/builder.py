@@ -299,8 +299,21 @@ class Builder:
         # batch is made by forked workers, whose views die with them.
         memo = self.views if len(todo) < PARALLEL_ROUTES else None
         self.reuse.enabled = memo is not None
+        if memo is None:
+            self._staging.prepare()  # before the workers are forked: they write into it
         producer = Producer(
-            self.root, site, urls, routes, renderer, env, base, self._unchanged, self.fragments, changed, memo
+            self.root,
+            site,
+            urls,
+            routes,
+            renderer,
+            env,
+            base,
+            self._unchanged,
+            self.fragments,
+            changed,
+            memo,
+            stage=self._stage,
         )
         made = {m.path: m for m in producer.make_all(todo, self._accept)}
         watch.lap("pages")
@@ -380,26 +393,37 @@ class Builder:
             self.reuse.clear()
 
     def _accept(self, made: Any) -> None:
-        """A made route's bytes go to the staging folder now, not at the end."""
+        """A made route's bytes were staged where it was made (see _stage); note where."""
         # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
         canon = self._keys
         made.deps = frozenset([canon.setdefault(key, key) for key in made.deps])
-        if made.data is None or made.problem is not None:
+        if not made.rendered or made.problem is not None:
             return
         self._rendered += 1
-        self._take(made.path, made.data, made.digest)
-        made.data = None
+        self._digests[made.path] = made.digest
+        if made.current:
+            self._verified.add(made.path)
+        elif made.staged is not None:
+            self._staging.adopt(made.path, Path(made.staged))
 
-    def _take(self, rel: str, data: bytes, digest: str) -> None:
-        """Stage `data` for `rel` unless the output file already holds it."""
-        self._digests[rel] = digest
+    def _stage(self, rel: str, data: bytes, digest: str) -> tuple[str | None, bool]:
+        """Write `data` for `rel` to the staging folder unless the output file already
+        holds it; in whichever process made it. (staged path, output file current)."""
         known = self.files.get(rel)
         if known and known.digest == digest and self._stamp(rel) == known.stamp:
-            self._verified.add(rel)
-            return
+            return None, True
         if not known and _same_bytes(self.out / rel, data):
-            return
-        self._staging.put(rel, data)
+            return None, False
+        return str(self._staging.write(rel, data)), False
+
+    def _take(self, rel: str, data: bytes, digest: str) -> None:
+        """Stage `data` for `rel` (a static file, the search index) unless the output holds it."""
+        self._digests[rel] = digest
+        staged, current = self._stage(rel, data, digest)
+        if current:
+            self._verified.add(rel)
+        elif staged is not None:
+            self._staging.adopt(rel, Path(staged))
 
     def _todo(self, routes: list[Route], base: str, inputs: Inputs) -> tuple[list[Route], set[Key] | None]:
         """The routes to make and the inputs that changed: all routes (and None) after a

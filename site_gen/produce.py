@@ -105,6 +105,12 @@ class Made:
     problem: Problem | None = None
     fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
     digest: str = ""
+    # With a `stage` callback the bytes are written where they are made (in the worker)
+    # and only where they went comes back: the staged file, or `current` when the
+    # output file already holds exactly these bytes.
+    staged: str | None = None
+    current: bool = False
+    rendered: bool = False
 
 
 class Producer:
@@ -123,9 +129,11 @@ class Producer:
         fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None,
         changed: set[Key] | None = None,
         memo: ViewMemo | None = None,
+        stage: Callable[[str, bytes, str], tuple[str | None, bool]] | None = None,
     ) -> None:
         self.root, self.routes, self.renderer, self.env, self.base = root, routes, renderer, env, base
         self.unchanged = unchanged
+        self.stage = stage
         # briefing.json's records as JSON text, reused while their inputs are unchanged
         # (`changed` None: all inputs may have changed).
         self.fragments = fragments if changed is not None else None
@@ -146,7 +154,13 @@ class Producer:
         fragments, self.made_fragments = self.made_fragments, None
         # An export's fingerprint is already the digest of its bytes (briefing.json is big).
         digest = "" if data is None else fingerprint if route.view not in PAGES else _digest(data)
-        return Made(route.path, fingerprint, data, self.tracker.take(), fragments=fragments, digest=digest)
+        made = Made(route.path, fingerprint, data, self.tracker.take(), fragments=fragments, digest=digest)
+        if data is not None:
+            made.rendered = True
+            if self.stage is not None:
+                made.staged, made.current = self.stage(route.path, data, digest)
+                made.data = None
+        return made
 
     def _make(self, route: Route, views: ViewBuilder) -> tuple[str, bytes | None]:
         if route.view in PAGES:

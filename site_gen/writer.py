@@ -106,33 +106,56 @@ class Staging:
         self.out = out
         self.folder = out.parent / f".{out.name}.staging-{os.getpid()}"
         self.whole = False
+        self.ready = False
         self.staged: dict[str, Path] = {}
         self._folders: set[Path] = set()
+        self._count = 0
+
+    def prepare(self) -> None:
+        """Make the staging folder. Done before worker processes are forked, so that
+        they write into it (see `write`) and the build's own process adopts the files."""
+        if self.ready:
+            return
+        shutil.rmtree(self.folder, ignore_errors=True)  # left by a process that died
+        self.folder.mkdir(parents=True)
+        self.whole = _fresh(self.out)
+        self.ready = True
 
     def put(self, rel: str, data: bytes) -> None:
-        if not self.staged:
-            shutil.rmtree(self.folder, ignore_errors=True)  # left by a process that died
-            self.folder.mkdir(parents=True)
-            self.whole = _fresh(self.out)
-        target = self.folder / rel if self.whole else self.folder / str(len(self.staged))
-        if self.whole and target.parent not in self._folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(target.parent)
+        self.adopt(rel, self.write(rel, data))
+
+    def write(self, rel: str, data: bytes) -> Path:
+        """Write `rel`'s bytes into the staging folder (from any process) and say where."""
+        self.prepare()
+        if self.whole:
+            target = self.folder / rel
+            if target.parent not in self._folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(target.parent)
+        else:  # flat: a name no other process of this build uses
+            self._count += 1
+            target = self.folder / f"{os.getpid()}-{self._count}"
         target.write_bytes(data)
-        self.staged[rel] = target
+        return target
+
+    def adopt(self, rel: str, path: Path) -> None:
+        """Take a file written by `write` into the commit."""
+        self.staged[rel] = path
 
     def read(self, rel: str) -> bytes:
         return self.staged[rel].read_bytes()
 
     def abort(self) -> None:
-        if self.staged:
+        if self.ready:
             shutil.rmtree(self.folder, ignore_errors=True)
         self.staged = {}
+        self.ready = False
 
     def commit(self, remove: set[str]) -> WriteReport:
         """Move every staged file into `out`, then delete `remove`."""
         report = WriteReport()
         if not self.staged and not remove:
+            self.abort()
             return report
         try:
             if self.whole and self.staged and _fresh(self.out):
