@@ -314,6 +314,7 @@ class Builder:
             changed,
             memo,
             stage=self._stage,
+            known=self.files.__contains__,
         )
         made = {m.path: m for m in producer.make_all(todo, self._accept)}
         watch.lap("pages")

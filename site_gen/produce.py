@@ -130,10 +130,12 @@ class Producer:
         changed: set[Key] | None = None,
         memo: ViewMemo | None = None,
         stage: Callable[[str, bytes, str], tuple[str | None, bool]] | None = None,
+        known: Callable[[str], bool] = lambda path: True,
     ) -> None:
         self.root, self.routes, self.renderer, self.env, self.base = root, routes, renderer, env, base
         self.unchanged = unchanged
         self.stage = stage
+        self.known = known  # whether an output file was made for this path before
         # briefing.json's records as JSON text, reused while their inputs are unchanged
         # (`changed` None: all inputs may have changed).
         self.fragments = fragments if changed is not None else None
@@ -152,8 +154,14 @@ class Producer:
         except TemplateProblem as exc:
             return Made(route.path, "", None, self.tracker.take(), exc.problem)
         fragments, self.made_fragments = self.made_fragments, None
-        # An export's fingerprint is already the digest of its bytes (briefing.json is big).
-        digest = "" if data is None else fingerprint if route.view not in PAGES else _digest(data)
+        # An export's fingerprint is already the digest of its bytes (briefing.json is big);
+        # so is a page's made with nothing to compare with.
+        if data is None:
+            digest = ""
+        elif route.view not in PAGES:
+            digest = fingerprint
+        else:
+            digest = fingerprint[len("bytes:") :] if fingerprint.startswith("bytes:") else _digest(data)
         made = Made(route.path, fingerprint, data, self.tracker.take(), fragments=fragments, digest=digest)
         if data is not None:
             made.rendered = True
@@ -166,6 +174,11 @@ class Producer:
         if route.view in PAGES:
             template, context = PAGES[route.view](views, route.arg)
             context["site"] = views.site_view
+            if not self.known(route.path):
+                # Nothing to compare with (a first build): the view's own fingerprint would
+                # cost a pickle of it for nothing; the page's bytes stand in until next time.
+                data = render_page(self.env, self.root, template, context, route.url_path).encode("utf-8")
+                return "bytes:" + _digest(data), data
             fingerprint = _digest(pickle.dumps((self.base, template, context), protocol=5))
             if self.unchanged(route.path, fingerprint):
                 return fingerprint, None
