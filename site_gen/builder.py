@@ -564,6 +564,10 @@ class Builder:
             with open(temp, "wb") as handle:
                 pickle.dump(state, handle, protocol=5)
             os.replace(temp, target)
+        owner = self.cache_file.with_suffix(".out")
+        if not owner.is_file():
+            owner.write_text(str(self.out) + "\n", encoding="utf-8")
+        prune_caches(self.cache_file.parent)
 
 
 class _StagedView(Mapping_):
@@ -594,6 +598,29 @@ def _unpickle(handle: Any) -> Any:
     finally:
         if collecting:
             gc.enable()
+
+
+def prune_caches(folder: Path) -> None:
+    """Remove the caches of output folders that no longer exist.
+
+    Each build's cache is kept per output folder (and drafts and base URL); a
+    `build --out` into folders made for one use (a test, a script) would
+    otherwise leave its cache behind forever. Each cache names its folder in
+    a `.out` file beside it.
+    """
+    for owner in folder.glob("build-*.out"):
+        try:
+            out = Path(owner.read_text(encoding="utf-8").strip())
+        except OSError:
+            continue
+        if not out.is_absolute() or out.exists():
+            continue
+        stem = owner.name[: -len(".out")]
+        for suffix in (".pickle", ".bulk.pickle", ".lock", ".out"):
+            try:
+                (folder / f"{stem}{suffix}").unlink()
+            except OSError:
+                pass
 
 
 def make_cache_dir(folder: Path) -> None:

@@ -233,3 +233,20 @@ def test_an_edit_in_the_middle_of_a_warm_up_leaves_no_stale_view(
     got = tree(tmp_path / "out")
     assert b"Alpha affair" not in got["timeline/index.html"]
     assert got == fresh(site, tmp_path / "fresh")
+
+
+def test_the_cache_of_a_removed_output_folder_is_pruned(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    gone, kept = tmp_path / "gone", tmp_path / "kept"
+    assert Builder(site, gone).build(AS_OF).ok
+    cache = site / ".site-gen-cache"
+    before = {p.name for p in cache.iterdir()}
+    assert any(name.endswith(".out") for name in before)
+    shutil.rmtree(gone)
+    assert Builder(site, kept).build(AS_OF).ok
+    after = {p.name for p in cache.iterdir()}
+    stems = {name.split(".")[0] for name in after if name.startswith("build-")}
+    assert len(stems) == 1, after  # only the kept folder's cache is left
+    assert (cache / f"{stems.pop()}.out").read_text(encoding="utf-8").strip() == str(kept.resolve())
+    again = Builder(site, kept).build(AS_OF)  # and it still works
+    assert again.ok and not again.written
