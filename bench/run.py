@@ -12,7 +12,8 @@ site-gen says. The steps:
   no-change rebuild     nothing touched
   one-story edit        one story's summary changed (fresh process)
   serve path            the same kind of edit through one kept Builder, as
-                        `serve` does: min/median/max over several edits
+                        `serve` does (after its idle warm-up): min/median/max
+                        over several edits
   one-template edit     the corpus overrides story.html with a changed copy
   (all of these without the search index: SITE_GEN_SEARCH=0; --search adds a cold
   build and a one-story edit that make the Pagefind index too)
@@ -185,6 +186,11 @@ class Bench:
         started = time.perf_counter()
         first = builder.build(AS_OF)
         warm = time.perf_counter() - started
+        # serve prepares the pages an edit most often remakes while the editor pauses
+        started = time.perf_counter()
+        while builder.warm(0.05):
+            pass
+        prepared = time.perf_counter() - started
         times, counts, stages = [], [], []
         for serial, story in enumerate(pick_stories(self.corpus, self.serve_edits), start=1):
             edit_story(story, serial)
@@ -198,6 +204,8 @@ class Bench:
         ms = [t * 1000 for t in times]
         self.results.update(serve_first_s=warm, serve_edit_ms=ms, serve_written=counts)
         self.say("serve path: first build", f"{warm:.2f} s ({first.pages} pages, drafts, empty cache)")
+        self.say("serve path: warm-up while idle", f"{prepared:.2f} s (in slices; a save interrupts it)")
+        self.results.update(serve_warm_s=prepared)
         self.say(
             f"serve path: one-story edit x{len(ms)}",
             f"min {min(ms):.0f} ms, median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms; "
