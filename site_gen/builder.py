@@ -107,6 +107,7 @@ class Builder:
         self.files: dict[str, FileState] = {}
         self.deps = DepState()
         self.views = ViewMemo()
+        self._site: Site | None = None  # the last site loaded without errors, to patch
         self.reuse: Any = None  # the templates' Reuse, made with their environment
         self._warming: tuple[Any, ...] | None = None  # what the last build saw, for warm()
         self._warm_queue: tuple[Any, list[Route]] | None = None
@@ -164,8 +165,15 @@ class Builder:
         watch.lap("cache")
         before = surroundings(self.root)
         result = load_site(
-            self.root, as_of=as_of, drafts=self.drafts, base_url=self.base_url, loader=self.loader, hint=hint
+            self.root,
+            as_of=as_of,
+            drafts=self.drafts,
+            base_url=self.base_url,
+            loader=self.loader,
+            hint=hint,
+            previous=self._site,
         )
+        self._site = result.site if result.ok else None
         watch.lap("load")
         if not result.ok:
             return self._failed(result, started)

@@ -32,6 +32,8 @@ class Site:
     backlinks: dict[tuple[str, str], dict[str, list[Record]]] = field(default_factory=dict)
     related: dict[str, list[str]] = field(default_factory=dict)
     _tz: Any = field(default=None, repr=False, compare=False)
+    # Every record loaded, drafts too, by kind and id: what the next build compares with.
+    _everything: dict[str, dict[str, Record]] | None = field(default=None, repr=False, compare=False)
 
     def get(self, kind: str, record_id: str) -> Record | None:
         return self.records[kind].get(record_id)
@@ -122,19 +124,107 @@ def references(record: Record) -> Iterator[tuple[str, str, str]]:
 
 
 def build_site(
-    root: Path, config: SiteConfig, options: BuildOptions, loaded: list[Record], problems: Problems
+    root: Path,
+    config: SiteConfig,
+    options: BuildOptions,
+    loaded: list[Record],
+    problems: Problems,
+    previous: Site | None = None,
 ) -> Site:
-    """Check cross-record rules and link the records that are published."""
+    """Check cross-record rules and link the records that are published.
+
+    `previous`: the site this one was last built from without errors (serve
+    keeps it). When the records changed only in ways that keep every link
+    (same ids, drafts, references, topics), its links are patched instead of
+    made again from nothing; anything else links from nothing.
+    """
     everything = _unique(loaded, problems)
-    _check_references(everything, options, problems)
-    published = {
-        kind: {rid: rec for rid, rec in sorted(records.items()) if options.drafts or not rec.draft}
-        for kind, records in everything.items()
-    }
-    site = Site(root, config, options, published)
-    _link(site)
+    site = _patched(previous, root, config, options, everything, problems) if previous else None
+    if site is None:
+        _check_references(everything, options, problems)
+        published = {
+            kind: {rid: rec for rid, rec in sorted(records.items()) if options.drafts or not rec.draft}
+            for kind, records in everything.items()
+        }
+        site = Site(root, config, options, published)
+        _link(site)
+    site._everything = everything
     _provenance(site, problems)
     return site
+
+
+def _patched(
+    previous: Site,
+    root: Path,
+    config: SiteConfig,
+    options: BuildOptions,
+    everything: dict[str, dict[str, Record]],
+    problems: Problems,
+) -> Site | None:
+    """`previous` with its changed records swapped in, or None when a link could move."""
+    before = previous._everything
+    if config != previous.config or options.drafts != previous.options.drafts or before is None:
+        return None
+    changed: list[tuple[Record, Record]] = []
+    for kind, records in everything.items():
+        old_records = before[kind]
+        if len(records) != len(old_records):
+            return None
+        for record_id, record in records.items():
+            old = old_records.get(record_id)
+            if old is None:
+                return None
+            if old is not record:
+                if not _same_links(old, record):
+                    return None
+                changed.append((old, record))
+    site = Site(
+        root,
+        config,
+        options,
+        {kind: dict(records) for kind, records in previous.records.items()},
+        topics_of=previous.topics_of,  # a record's topics are among what _same_links compares
+        by_topic={topic: dict(kinds) for topic, kinds in previous.by_topic.items()},
+        backlinks={target: dict(kinds) for target, kinds in previous.backlinks.items()},
+        related=previous.related,
+    )
+    for old, record in changed:
+        # The others' references were checked before, against the same ids and drafts.
+        for key, kind, target in _references(record):
+            _check_reference(record, key, kind, target, everything, options, problems)
+        if record.id in site.records[record.kind]:  # published
+            site.records[record.kind][record.id] = record
+            _swap(site, old, record)
+    return site
+
+
+def _same_links(old: Record, new: Record) -> bool:
+    """Whether swapping `new` for `old` leaves every link and list membership as it was."""
+    return (
+        old.draft == new.draft
+        and _references(old) == _references(new)
+        and old.values.get("topics") == new.values.get("topics")
+        and old.values.get("related") == new.values.get("related")
+    )
+
+
+def _swap(site: Site, old: Record, new: Record) -> None:
+    """Put `new` where `old` was in every list of the site, keeping date order."""
+    lists: list[tuple[dict[str, list[Record]], str]] = []
+    for _, target_kind, target in _references(new):
+        kinds = site.backlinks.get((target_kind, target))
+        if kinds is not None and new.kind in kinds:
+            lists.append((kinds, new.kind))
+    for topic_id in site.topics_of.get((new.kind, new.id), ()):
+        kinds = site.by_topic.get(topic_id)
+        if kinds is not None and new.kind in kinds:
+            lists.append((kinds, new.kind))
+    for kinds, kind in lists:
+        # A fresh list: the previous site's stays as it was (a failed build falls back on it).
+        swapped = [new if record is old else record for record in kinds[kind]]
+        if site.sort_key(old) != site.sort_key(new):
+            swapped.sort(key=site.sort_key)
+        kinds[kind] = swapped
 
 
 def _unique(loaded: list[Record], problems: Problems) -> dict[str, dict[str, Record]]:

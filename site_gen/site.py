@@ -67,12 +67,14 @@ def load_site(
     base_url: str | None = None,
     loader: Loader | None = None,
     hint: Collection[str] | None = None,
+    previous: Site | None = None,
 ) -> LoadResult:
     """Load, validate and link the site at `path`.
 
     Content problems are returned, never raised; a folder that is not a site
     raises UsageError. Pass the same `loader` again to re-read only changed files
-    (and the paths a watcher saw change as `hint`: see Loader.load).
+    (and the paths a watcher saw change as `hint`: see Loader.load), and the
+    site it last loaded without errors as `previous` (see index.build_site).
     """
     root = site_root(path)
     problems = Problems()
@@ -86,5 +88,5 @@ def load_site(
         return LoadResult(None, problems.sorted(), files + 1, loader.changed)
     config = config.with_base_url(base_url)
     options = BuildOptions(as_of=day, drafts=drafts, base_url=base_url)
-    site = build_site(root, config, options, records, problems)
+    site = build_site(root, config, options, records, problems, previous)
     return LoadResult(site, problems.sorted(), files + 1, loader.changed)

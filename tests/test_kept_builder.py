@@ -13,7 +13,7 @@ import jinja2
 import pytest
 from buildkit import BEFORE_DEADLINE, fixture_site, tree, write_files
 
-from site_gen import produce
+from site_gen import index, produce
 from site_gen.builder import Builder
 from site_gen.errors import Problems
 from site_gen.loader import Loader
@@ -250,3 +250,40 @@ def test_the_cache_of_a_removed_output_folder_is_pruned(tmp_path: Path) -> None:
     assert (cache / f"{stems.pop()}.out").read_text(encoding="utf-8").strip() == str(kept.resolve())
     again = Builder(site, kept).build(AS_OF)  # and it still works
     assert again.ok and not again.written
+
+
+def test_links_are_patched_for_edits_that_keep_them_and_made_anew_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    patched: list[bool] = []
+    real = index._patched
+
+    def spy(*args: object) -> object:
+        found = real(*args)  # type: ignore[arg-type]
+        patched.append(found is not None)
+        return found
+
+    monkeypatch.setattr(index, "_patched", spy)
+    story = site / "content/stories/before-vote.yaml"
+    edits = [
+        ("summary: Shown with its date text.", "summary: Shown, now edited.", True),
+        # a new title moves the story among the day's stories: its lists are sorted again
+        ("title: Talks before the vote", "title: Aardvark talks before the vote", True),
+        ("date: 2025-11-20\n", "date: 2025-11-02\n", True),
+        ("topics: [alpha, beta]", "topics: [beta]", False),  # a topic's list changes: made anew
+        ("people: [ann]", "people: []", False),  # a backlink goes
+        ("date: 2025-11-02\n", "date: 2024-03-02\n", True),  # to another year's timeline page
+    ]
+    for old, new, expect_patch in edits:
+        retitle(story, old, new)
+        report = builder.build(AS_OF)
+        assert report.ok, [str(p) for p in report.problems]
+        assert patched[-1] is expect_patch, (old, new)
+        assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh"), (old, new)
+    # A story made a draft leaves the published site: made anew.
+    retitle(site / "content/stories/may-day.yaml", "summary: The first of May.", "summary: May.\ndraft: true")
+    assert builder.build(AS_OF).ok and patched[-1] is False
+    assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
