@@ -182,7 +182,8 @@ class Builder:
         check_output_dir(self.out, self.root, owned=bool(self.files))
         self._staging, self._digests, self._rendered = Staging(self.out), {}, 0
         self._verified = set()
-        self._keys = {key: key for key in self.deps.values}
+        if not self._keys:  # kept from build to build: new inputs join as pages note them
+            self._keys = {key: key for key in self.deps.values}
         try:
             produced, problems = self._produce(site)
             if problems:
@@ -296,7 +297,7 @@ class Builder:
             self.views.clear()
             self.reuse.clear()
         else:
-            self.views.forget(changed, self.deps.touched, site)
+            self.views.forget(changed, self.deps.touched)
         watch.lap("forget")
         renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
         if len(todo) >= PARALLEL_ROUTES:  # many pages: render every new text ahead, on all cores

@@ -201,25 +201,54 @@ class TrackedUrls:
 
 class ViewMemo:
     """Per-record views kept between the builds of one builder (serve's), with the
-    inputs each was made from: `forget` drops those a change may have altered."""
+    inputs each was made from: `forget` drops those a change may have altered.
 
-    def __init__(self) -> None:
+    Each view is indexed by its inputs and its record, so that forgetting
+    looks only at the views a change reaches, not at every view kept.
+    """
+
+    def __init__(self, indexed: bool = True) -> None:
         self.views: dict[tuple[str, str, str], tuple[Any, frozenset[Key]]] = {}
         self.dates: dict[Any, Any] = {}
+        self._indexed = indexed
+        self._users: dict[Key, set[tuple[str, str, str]]] = {}
+        self._of_record: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
+
+    def put(self, key: tuple[str, str, str], value: Any, deps: frozenset[Key]) -> tuple[Any, frozenset[Key]]:
+        found = self.views[key] = (value, deps)
+        if self._indexed:
+            for dep in deps:
+                self._users.setdefault(dep, set()).add(key)
+            self._of_record.setdefault((key[1], key[2]), set()).add(key)
+        return found
 
     def clear(self) -> None:
         self.views.clear()
         self.dates.clear()
+        self._users.clear()
+        self._of_record.clear()
 
-    def forget(self, changed: set[Key], touched: set[tuple[str, str]], site: Site) -> None:
-        records = site.records
-        stale = [
-            key
-            for key, (_, deps) in self.views.items()
-            if (key[1], key[2]) in touched or key[2] not in records[key[1]] or not deps.isdisjoint(changed)
-        ]
+    def forget(self, changed: set[Key], touched: set[tuple[str, str]]) -> None:
+        """Drop the views one of whose inputs changed, and every view of a record whose
+        content changed (a record gone or made a draft changed too)."""
+        stale: set[tuple[str, str, str]] = set()
+        for key in changed:
+            stale |= self._users.get(key, set())
+        for record in touched:
+            stale |= self._of_record.get(record, set())
         for key in stale:
-            del self.views[key]
+            _, deps = self.views.pop(key)
+            for dep in deps:
+                users = self._users.get(dep)
+                if users is not None:
+                    users.discard(key)
+                    if not users:
+                        del self._users[dep]
+            mine = self._of_record.get((key[1], key[2]))
+            if mine is not None:
+                mine.discard(key)
+                if not mine:
+                    del self._of_record[(key[1], key[2])]
 
 
 def record_fingerprints(results: Iterable[tuple[str, list[Record]]]) -> dict[tuple[str, str], str]:

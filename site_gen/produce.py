@@ -48,8 +48,8 @@ class SharedViews(ViewBuilder):
         self, site: Any, markdown: MarkdownRenderer, urls: Any, tracker: Tracker, memo: ViewMemo | None = None
     ) -> None:
         self._tracker = tracker
-        memo = memo if memo is not None else ViewMemo()
-        self._memo, self._dates = memo.views, memo.dates
+        self._kept = memo if memo is not None else ViewMemo(indexed=False)
+        self._memo, self._dates = self._kept.views, self._kept.dates
         super().__init__(site, markdown, urls)
 
     def _shared(self, name: str, record: Record, make: Callable[[Record], Any]) -> Any:
@@ -62,7 +62,7 @@ class SharedViews(ViewBuilder):
                 value = make(record)
             finally:
                 deps, self._tracker.keys = frozenset(self._tracker.keys), outer
-            found = self._memo[key] = (value, deps)
+            found = self._kept.put(key, value, deps)
         self._tracker.keys |= found[1]
         return found[0]
 
