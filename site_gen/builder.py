@@ -8,7 +8,6 @@ is neither rendered nor written. The state persists in .site-gen-cache/.
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import hashlib
 import os
@@ -16,13 +15,12 @@ import pickle
 import time
 from collections.abc import Collection
 from collections.abc import Mapping as Mapping_
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import __version__
+from .cache import CACHE_DIR, CACHE_VERSION, exclusive, make_cache_dir, prune_caches, unpickle
 from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, ViewMemo, record_fingerprints
@@ -34,20 +32,10 @@ from .site import LoadResult, as_of_date, load_site
 from .snapshot import Snapshot, surroundings, take, unchanged
 from .writer import FileState, Staging, check_output_dir, digest_of, existing_files, stamp_of
 
-CACHE_DIR = ".site-gen-cache"
 # The pages an edit most often remakes and that are slow to make from nothing.
 WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic")
 
 
-def _code_version() -> str:
-    """site-gen's version and a digest of its code: a cache made by other code is not used."""
-    digest = hashlib.blake2b(__version__.encode(), digest_size=8)
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return f"{__version__}-2-{digest.hexdigest()}"
-
-
-CACHE_VERSION = _code_version()
 MAX_TEMPLATE_PROBLEMS = 20
 
 
@@ -149,7 +137,7 @@ class Builder:
         try:
             if self.cache_file is None:
                 return self._build(as_of, hint)
-            with _exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
+            with exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
                 return self._build(as_of, hint)
         finally:
             if collecting:
@@ -516,7 +504,7 @@ class Builder:
             return
         try:
             with open(self.cache_file, "rb") as handle:
-                state = _unpickle(handle)
+                state = unpickle(handle)
             if state.get("version") != CACHE_VERSION:
                 self._bulk_loaded = True
                 return
@@ -531,7 +519,7 @@ class Builder:
         self._bulk_loaded = True
         try:
             with open(self._bulk_file(), "rb") as handle:
-                state = _unpickle(handle)
+                state = unpickle(handle)
             if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
                 raise ValueError("the bulk is not the manifest's")
             self.loader.restore(state["records"])
@@ -544,7 +532,7 @@ class Builder:
         """Write the cache now, if a build since the last save has not (see `autosave`)."""
         if not self._unsaved or self.cache_file is None:
             return
-        with _exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
+        with exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
             self._save()
 
     def _save(self) -> None:
@@ -596,59 +584,6 @@ class _StagedView(Mapping_):
 
     def __len__(self) -> int:
         return len(self.produced)
-
-
-def _unpickle(handle: Any) -> Any:
-    """pickle.load without the cycle collector running over every object it makes."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return pickle.load(handle)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def prune_caches(folder: Path) -> None:
-    """Remove the caches of output folders that no longer exist.
-
-    Each build's cache is kept per output folder (and drafts and base URL); a
-    `build --out` into folders made for one use (a test, a script) would
-    otherwise leave its cache behind forever. Each cache names its folder in
-    a `.out` file beside it.
-    """
-    for owner in folder.glob("build-*.out"):
-        try:
-            out = Path(owner.read_text(encoding="utf-8").strip())
-        except OSError:
-            continue
-        if not out.is_absolute() or out.exists():
-            continue
-        stem = owner.name[: -len(".out")]
-        for suffix in (".pickle", ".bulk.pickle", ".lock", ".out"):
-            try:
-                (folder / f"{stem}{suffix}").unlink()
-            except OSError:
-                pass
-
-
-def make_cache_dir(folder: Path) -> None:
-    """The cache folder, which git ignores even where the repository does not say so."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# site-gen's build cache: safe to delete at any time\n*\n")
-
-
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    make_cache_dir(lock_path.parent)
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def markdown_texts(site: Site) -> list[str]:

@@ -1,0 +1,84 @@
+"""The build cache's files: where they live, how they are locked, read and pruned.
+
+`.site-gen-cache/` at the site's root holds, per output folder (and drafts
+and base URL), a small manifest and a bulk file written by `Builder`; this
+module knows the folder, not what is in the files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import hashlib
+import pickle
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import __version__
+
+CACHE_DIR = ".site-gen-cache"
+
+
+def _code_version() -> str:
+    """site-gen's version and a digest of its code: a cache made by other code is not used."""
+    digest = hashlib.blake2b(__version__.encode(), digest_size=8)
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{__version__}-2-{digest.hexdigest()}"
+
+
+CACHE_VERSION = _code_version()
+
+
+def unpickle(handle: Any) -> Any:
+    """pickle.load without the cycle collector running over every object it makes."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(handle)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def prune_caches(folder: Path) -> None:
+    """Remove the caches of output folders that no longer exist.
+
+    Each build's cache is kept per output folder (and drafts and base URL); a
+    `build --out` into folders made for one use (a test, a script) would
+    otherwise leave its cache behind forever. Each cache names its folder in
+    a `.out` file beside it.
+    """
+    for owner in folder.glob("build-*.out"):
+        try:
+            out = Path(owner.read_text(encoding="utf-8").strip())
+        except OSError:
+            continue
+        if not out.is_absolute() or out.exists():
+            continue
+        stem = owner.name[: -len(".out")]
+        for suffix in (".pickle", ".bulk.pickle", ".lock", ".out"):
+            try:
+                (folder / f"{stem}{suffix}").unlink()
+            except OSError:
+                pass
+
+
+def make_cache_dir(folder: Path) -> None:
+    """The cache folder, which git ignores even where the repository does not say so."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# site-gen's build cache: safe to delete at any time\n*\n")
+
+
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    make_cache_dir(lock_path.parent)
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
