@@ -130,3 +130,19 @@ def safe_url(url: str) -> str | None:
     if re.search(r"[\x00-\x20]", value):
         return None
     return value
+
+
+_ANY_HEADING = re.compile(r"<h([2-6])((?:\s[^>]*)?)>(.*?)</h\1>", re.DOTALL)
+
+
+def nest_headings(html: str) -> str:
+    """Sanitized HTML whose headings become bold paragraphs.
+
+    For text shown inside the sections of a page's own headings (a summary in
+    a timeline entry, an answer in a question card, a correction): an editor's
+    heading there would break the page's heading order. (A text shown as a
+    page's body keeps its headings, from h2 down: see render_markdown.)
+    """
+    if "<h" not in html:
+        return html
+    return _ANY_HEADING.sub(lambda m: f"<p{m.group(2)}><strong>{m.group(3)}</strong></p>", html)

@@ -331,7 +331,7 @@ def story(vb: ViewBuilder, story_id: str) -> tuple[str, Context]:
             record.draft,
         ),
         "story": card,
-        "body": vb.markdown(v.get("body")),
+        "body": vb.markdown(v.get("body"), nested=False),
         "source": vb.source(v.get("source")),
         "people": vb.refs("people", v.get("people")),
         "tags": tuple(v.get("tags", [])),

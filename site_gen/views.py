@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from .dates import PartialDate
 from .index import Site
-from .markup import MarkdownRenderer, safe_url
+from .markup import MarkdownRenderer, nest_headings, safe_url
 from .model import Record
 from .routes import Urls
 
@@ -193,8 +193,13 @@ class ViewBuilder:
     def day(self, when: date) -> DateView:
         return self.date(PartialDate(when.isoformat(), "day", when.year, when.month, when.day))
 
-    def markdown(self, text: str | None) -> Markup | None:
-        return Markup(self.md.render(text)) if text else None
+    def markdown(self, text: str | None, nested: bool = True) -> Markup | None:
+        """Sanitized HTML of Markdown shown inside the page's sections (nested: its
+        headings become bold paragraphs), or as a page's own body (`nested=False`)."""
+        if not text:
+            return None
+        html = self.md.render(text)
+        return Markup(nest_headings(html) if nested else html)
 
     def link(self, record: Record) -> Link:
         return Link(self.urls.record(record.kind, record.id), self.site.label(record))
