@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -157,3 +158,33 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield chromium
         chromium.close()
+
+
+FILTER_STATE = """() => ({
+    results: document.querySelectorAll('.pagefind-ui__result-link').length,
+    filters: [...document.querySelectorAll('.pagefind-ui__filter-checkbox')].map(e => e.id),
+    panel: (document.querySelector('.pagefind-ui__filter-panel') || {}).outerHTML || null,
+})"""
+
+
+def open_search_with_filters(page, url: str, selector: str, failed: list[str]) -> None:  # noqa: ANN001
+    """Open a search page and wait for its results and the filter `selector`.
+
+    In full CI runs Pagefind's filter panel sometimes never appeared for one
+    page load while the results did (no failed request, no console error;
+    never reproduced alone or under CPU load; seen in three different tests). Such a load is reported and the page loaded once more;
+    a second miss fails the test with what the page held.
+    """
+    seen = []
+    for _ in range(2):
+        page.goto(url)
+        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
+        try:
+            # The filters arrive after the first results.
+            page.wait_for_selector(selector, state="attached", timeout=30000)
+            if seen:
+                warnings.warn(f"search filters missing on the first load: {seen[0]}", stacklevel=2)
+            return
+        except Exception:  # noqa: BLE001 - recorded, then tried once more
+            seen.append({"state": page.evaluate(FILTER_STATE), "failed": list(failed)})
+    raise AssertionError(f"no filter {selector} after two loads: {seen}")

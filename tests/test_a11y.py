@@ -11,7 +11,16 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from readerkit import AXE, Built, browser, example, hostile, one_per_kind, sites  # noqa: F401
+from readerkit import (  # noqa: F401
+    AXE,
+    Built,
+    browser,
+    example,
+    hostile,
+    one_per_kind,
+    open_search_with_filters,
+    sites,
+)
 
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SCHEMES = ["light", "dark"]
@@ -72,9 +81,7 @@ def test_search_page_with_results_and_filters_open_passes_axe(browser, example: 
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
-        page.goto(example.url + "search/?q=licences")
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
-        page.wait_for_selector("#kind-Question", state="attached", timeout=15000)
+        open_search_with_filters(page, example.url + "search/?q=licences", "#kind-Question", [])
         page.get_by_text("Kind", exact=True).click()
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)

@@ -12,12 +12,20 @@ import json
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 from buildkit import BEFORE_DEADLINE, fixture_site, tree, tree_digest
-from readerkit import REPO, Built, browser, build_site, example, hostile, sites  # noqa: F401
+from readerkit import (  # noqa: F401
+    REPO,
+    Built,
+    browser,
+    build_site,
+    example,
+    hostile,
+    open_search_with_filters,
+    sites,
+)
 
 from site_gen.builder import Builder
 from site_gen.search import canonical_index, pagefind_program
@@ -157,36 +165,6 @@ def test_searching_licences_finds_the_general_licence_question(browser, example:
         assert page.get_by_label("Search stories, questions, topics and people").input_value() == "licences"
     finally:
         page.close()
-
-
-FILTER_STATE = """() => ({
-    results: document.querySelectorAll('.pagefind-ui__result-link').length,
-    filters: [...document.querySelectorAll('.pagefind-ui__filter-checkbox')].map(e => e.id),
-    panel: (document.querySelector('.pagefind-ui__filter-panel') || {}).outerHTML || null,
-})"""
-
-
-def open_search_with_filters(page, url: str, selector: str, failed: list[str]) -> None:  # noqa: ANN001
-    """Open a search page and wait for its results and the filter `selector`.
-
-    In two full CI runs the filters never appeared for one page load while the
-    results did (no failed request, no console error; never reproduced alone
-    or under CPU load). Such a load is reported and the page loaded once more;
-    a second miss fails the test with what the page held.
-    """
-    seen = []
-    for _ in range(2):
-        page.goto(url)
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
-        try:
-            # The filters arrive after the first results.
-            page.wait_for_selector(selector, state="attached", timeout=30000)
-            if seen:
-                warnings.warn(f"search filters missing on the first load: {seen[0]}", stacklevel=2)
-            return
-        except Exception:  # noqa: BLE001 - recorded, then tried once more
-            seen.append({"state": page.evaluate(FILTER_STATE), "failed": list(failed)})
-    raise AssertionError(f"no filter {selector} after two loads: {seen}")
 
 
 @pytest.mark.browser
