@@ -172,8 +172,9 @@ def open_search_with_filters(page, url: str, selector: str, failed: list[str]) -
 
     In full CI runs Pagefind's filter panel sometimes never appeared for one
     page load while the results did (no failed request, no console error;
-    never reproduced alone or under CPU load; seen in three different tests). Such a load is reported and the page loaded once more;
-    a second miss fails the test with what the page held.
+    never reproduced alone or under CPU load; seen in three different tests).
+    Such a load is reported and the page loaded once more; a second miss
+    fails the test with what the page held.
     """
     seen = []
     for _ in range(2):
