@@ -17,7 +17,7 @@ import jinja2
 from jinja2 import pass_context
 
 from .errors import Problem, SiteGenError
-from .search import search_markup_global
+from .search import SEARCH_FILTERS, search_markup_global
 from .structured import json_ld_global, open_graph_global
 
 
@@ -144,6 +144,7 @@ def make_environment(root: Path, reuse: Reuse | None = None) -> jinja2.Environme
     env.globals["json_ld"] = json_ld_global
     env.globals["open_graph"] = open_graph_global
     env.globals["search_markup"] = search_markup_global
+    env.globals["search_filters"] = SEARCH_FILTERS
     return env
 
 

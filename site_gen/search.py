@@ -39,6 +39,9 @@ TIMEOUT = 600
 INDEXED = {"story": "Story", "question": "Question", "topic": "Topic", "person": "Person"}
 
 Produced = dict[str, tuple[str, bytes | None]]
+KIND_FILTER, TOPIC_FILTER = "kind", "topic"
+# Every filter the index has: the search page's script checks that Pagefind's UI shows them all.
+SEARCH_FILTERS = (KIND_FILTER, TOPIC_FILTER)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def search_markup(context: Mapping[str, Any]) -> SearchMarkup:
     if kind not in INDEXED:
         return SearchMarkup(False, ())
     topics = [_filter_value(t.label) for t in _topic_links(kind, context)]
-    filters = [("kind", INDEXED[kind])] + [("topic", label) for label in dict.fromkeys(topics)]
+    filters = [(KIND_FILTER, INDEXED[kind])] + [(TOPIC_FILTER, label) for label in dict.fromkeys(topics)]
     return SearchMarkup(True, tuple(filters))
 
 

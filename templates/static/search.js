@@ -37,4 +37,38 @@
   var fallback = document.querySelector("[data-search-fallback]");
   if (fallback) fallback.hidden = true;
   if (query) ui.triggerSearch(query);
+  keepFiltersWhole(ui, mount);
 })();
+
+// Pagefind's UI takes the filters of its first results as the whole list when they
+// arrive before every filter's index has loaded (seen on a busy machine: the Kind
+// group missing for good). While the reader has chosen no filter, search again with
+// none chosen, a few times, until every filter the site has is shown.
+function keepFiltersWhole(ui, mount) {
+  "use strict";
+  var expected = (mount.getAttribute("data-search-filters") || "").split(" ").filter(Boolean);
+  if (!expected.length || typeof MutationObserver !== "function") return;
+  var tries = 0;
+  var pending = false;
+  var observer = new MutationObserver(check);
+  observer.observe(mount, { childList: true, subtree: true });
+  function check() {
+    if (pending || !mount.querySelector(".pagefind-ui__result-link")) return;
+    var shown = Array.prototype.map.call(
+      mount.querySelectorAll(".pagefind-ui__filter-group-label"),
+      function (legend) { return legend.textContent.trim(); }
+    );
+    var whole = expected.every(function (name) { return shown.indexOf(name) >= 0; });
+    if (whole || tries >= 5 || mount.querySelector(".pagefind-ui__filter-checkbox:checked")) {
+      observer.disconnect();
+      return;
+    }
+    tries += 1;
+    pending = true;
+    setTimeout(function () {
+      pending = false;
+      ui.triggerFilters({});
+      check();
+    }, 200 * tries);
+  }
+}
