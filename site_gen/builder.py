@@ -374,9 +374,19 @@ class Builder:
 
         assert self._env is not None
         self.reuse.enabled = True
-        # Never "unchanged": the point is to render, and so keep, every entry.
+        # Never "unchanged" and no earlier file: the point is to render, and so keep, every
+        # entry; fingerprinting each page's view (a pickle of it) would be work thrown away.
         producer = Producer(
-            self.root, site, urls, routes, renderer, self._env[1], base, lambda *_: False, memo=self.views
+            self.root,
+            site,
+            urls,
+            routes,
+            renderer,
+            self._env[1],
+            base,
+            lambda *_: False,
+            memo=self.views,
+            known=lambda _: False,
         )
         queue = [r for r in routes if r.view in WARM_VIEWS and (only is None or r.path in only)]
         queue.reverse()  # popped from the end: the plan's order

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterable, Iterator
 
-from .index import Site, references
+from .index import Site, kept_references
 from .model import Record
 from .routes import Urls
 
@@ -326,7 +326,7 @@ class _Reach:
             record = site.records.get(kind, {}).get(record_id)
             if record is not None:
                 self.targets.update(
-                    (target_kind, target, kind) for _, target_kind, target in references(record)
+                    (target_kind, target, kind) for _, target_kind, target in kept_references(record)
                 )
         self.topics_moved = "topics" in self.ids
         self.stories_moved = "stories" in self.ids

@@ -190,7 +190,7 @@ def _patched(
     )
     for old, record in changed:
         # The others' references were checked before, against the same ids and drafts.
-        for key, kind, target in _references(record):
+        for key, kind, target in kept_references(record):
             _check_reference(record, key, kind, target, everything, options, problems)
         if record.id in site.records[record.kind]:  # published
             site.records[record.kind][record.id] = record
@@ -202,7 +202,7 @@ def _same_links(old: Record, new: Record) -> bool:
     """Whether swapping `new` for `old` leaves every link and list membership as it was."""
     return (
         old.draft == new.draft
-        and _references(old) == _references(new)
+        and kept_references(old) == kept_references(new)
         and old.values.get("topics") == new.values.get("topics")
         and old.values.get("related") == new.values.get("related")
     )
@@ -211,7 +211,7 @@ def _same_links(old: Record, new: Record) -> bool:
 def _swap(site: Site, old: Record, new: Record) -> None:
     """Put `new` where `old` was in every list of the site, keeping date order."""
     lists: list[tuple[dict[str, list[Record]], str]] = []
-    for _, target_kind, target in _references(new):
+    for _, target_kind, target in kept_references(new):
         kinds = site.backlinks.get((target_kind, target))
         if kinds is not None and new.kind in kinds:
             lists.append((kinds, new.kind))
@@ -249,7 +249,7 @@ def _check_references(
 ) -> None:
     for records in everything.values():
         for record in records.values():
-            for key, kind, target in _references(record):
+            for key, kind, target in kept_references(record):
                 _check_reference(record, key, kind, target, everything, options, problems)
 
 
@@ -286,7 +286,7 @@ def _link(site: Site) -> None:
     ordered = sorted((r for records in site.records.values() for r in records.values()), key=site.sort_key)
     backlinks: dict[tuple[str, str], dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
     for record in ordered:
-        for _, target_kind, target in _references(record):
+        for _, target_kind, target in kept_references(record):
             if target in site.records[target_kind]:
                 backlinks[(target_kind, target)][record.kind].append(record)
     site.backlinks = {key: dict(kinds) for key, kinds in backlinks.items()}
@@ -294,7 +294,7 @@ def _link(site: Site) -> None:
     _related(site)
 
 
-def _references(record: Record) -> tuple[tuple[str, str, str], ...]:
+def kept_references(record: Record) -> tuple[tuple[str, str, str], ...]:
     """references(record), kept on the record (the same object while its file is unchanged)."""
     memo = record.derived("")
     found = memo.get("references")
