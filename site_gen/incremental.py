@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from .index import Site, kept_references
 from .model import Record
-from .routes import Urls
+from .routes import TOPIC_LIST, Urls
 
 Key = tuple[str, ...]
 EVERYTHING: Key = ("everything",)
@@ -159,8 +159,11 @@ class TrackedUrls:
         self._tracker.add(("url", kind, record_id))
         return self._urls.record(kind, record_id)
 
-    def _years(self, kind: str) -> None:
-        self._tracker.add(("years", "quotes" if kind == "quotes" else "timeline"))
+    def _years(self, name: str) -> None:
+        self._tracker.add(("years", name))
+
+    def list_path(self, name: str) -> str:
+        return self._urls.list_path(name)
 
     def years(self, kind: str) -> list[int]:
         self._years(kind)
@@ -331,18 +334,42 @@ class _Reach:
         self.topics_moved = "topics" in self.ids
         self.stories_moved = "stories" in self.ids
 
+    @staticmethod
+    def later(key: Key) -> bool:
+        """Inputs that depend on which topics changed: decided after the others
+        (see `topics_reached`)."""
+        tag = key[0]
+        if tag == "url":
+            return key[1] == "events"
+        return tag in ("years", "in_year") and key[1].startswith(TOPIC_LIST)
+
+    def topics_reached(self, changed: set[Key], site: Site) -> set[str]:
+        """The topics whose records may have changed: those a touched record is in
+        now, those whose list of records changed (a record left or was deleted),
+        and touched topics."""
+        reached = set(self.ids.get("topics", ()))
+        reached.update(key[1] for key in changed if key[0] == "topic")
+        for record in self.touched:
+            reached.update(site.topics_of.get(record, ()))
+        return reached
+
+    def changes_later(self, key: Key, topics: set[str], site: Site) -> bool:
+        if key[0] == "url":  # an event is shown on its first topic's page, in its year
+            if (key[1], key[2]) in self.touched or self.topics_moved:
+                return True
+            first = site.topics_of.get((key[1], key[2]), ())
+            return not first or first[0] in topics
+        return key[1][len(TOPIC_LIST) :] in topics
+
     def changes(self, key: Key, old: Any) -> bool:
         tag = key[0]
         if tag == "rec":
             return (key[1], key[2]) in self.touched
         if tag == "url":
-            # A quote is shown on its year's page (which depends on the years there are);
-            # an event on its first topic's page.
-            if (key[1], key[2]) in self.touched:
-                return True
-            if key[1] == "quotes":
-                return self.quote_years_moved
-            return key[1] == "events" and self.topics_moved
+            # A quote is shown on its year's page (which depends on the years there are).
+            return (key[1], key[2]) in self.touched or (key[1] == "quotes" and self.quote_years_moved)
+        if tag in ("years", "in_year") and key[1] == "questions":
+            return "questions" in self.ids
         if tag == "back":
             # Who refers to a record changes only with a referring record's content.
             ids = self.ids.get(key[3])
@@ -385,16 +412,25 @@ class DepState:
         years = ("years", "quotes")
         quote_years_moved = self.values.get(years, _UNKNOWN) != inputs.value(years)
         maybe = _Reach(touched, inputs.site, quote_years_moved)
-        found = set()
-        fresh = self._fresh = {}
+        found: set[Key] = set()
+        self._fresh = {}
+        later = []
         for key, old in self.values.items():
-            if not maybe.changes(key, old):
-                continue
-            value = inputs.value(key)
-            if value != old:
-                found.add(key)
-                fresh[key] = value
+            if maybe.later(key):
+                later.append((key, old))
+            elif maybe.changes(key, old):
+                self._compare(key, old, inputs, found)
+        topics = maybe.topics_reached(found, inputs.site)
+        for key, old in later:
+            if maybe.changes_later(key, topics, inputs.site):
+                self._compare(key, old, inputs, found)
         return found
+
+    def _compare(self, key: Key, old: Any, inputs: Inputs, found: set[Key]) -> None:
+        value = inputs.value(key)
+        if value != old:
+            found.add(key)
+            self._fresh[key] = value
 
     def dirty(self, changed: set[Key]) -> set[str]:
         """The files at least one of whose inputs is in `changed`."""

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from .index import TOPICAL
 from .model import Record
+from .routes import timeline_years_of, topic_list
 from .views import DateView, Entry, Link, QuestionView, ViewBuilder, recent_window, within
 
 Context = dict[str, Any]
@@ -223,11 +224,15 @@ def topics(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
 
 
 def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
-    site, record = vb.site, vb.site.records["topics"][topic_id]
+    record = vb.site.records["topics"][topic_id]
     records = topic_records(vb, topic_id)
     questions = [r for r in records if r.kind == "questions"]
     answered = question_order(vb, [q for q in questions if q.values["status"] == "answered"])
     dropped = question_order(vb, [q for q in questions if q.values["status"] == "dropped"])
+    name = topic_list(topic_id)
+    # A long topic shows its recent years here; each earlier year has a page of its own.
+    years = _shown_years(vb, name, "") if vb.urls.cutoff(name) is not None else None
+    shown = records if years is None else [r for y in sorted(years) for r in vb.urls.in_year(name, y)]
     v = record.values
     title = v["title"]
     return "topic.html", {
@@ -239,36 +244,71 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
             (Link("topics/", "Topics"), Link(f"topics/{topic_id}/", title)),
             record.draft,
         ),
-        "topic": {
-            "id": topic_id,
-            "title": title,
-            "status": v["status"],
-            "summary": vb.markdown(v["summary"]),
-            "started": vb.date(v["started"]) if v.get("started") else None,
-            "tags": tuple(v.get("tags", [])),
-            "related": tuple(vb.link(site.records["topics"][t]) for t in site.related.get(topic_id, [])),
-            "feed": f"topics/{topic_id}/feed.xml",
-            "timeline_json": f"topics/{topic_id}/timeline.json",
-        },
+        "topic": _topic_header(vb, record),
         "known": tuple(answered),
         "latest": latest(vb, records),
         "unknown": tuple(open_questions(vb, questions)),
         "dropped": tuple(dropped),
         "next": whats_next(vb, records),
-        "timeline": vb.timeline(records),
-        "quotes": tuple(
-            vb.quote(q)
-            for q in sorted((r for r in records if r.kind == "quotes"), key=site.sort_key, reverse=True)
-        ),
+        "years": _year_links(vb, name),
+        "timeline": vb.timeline(_unique(shown), years),
+        "quotes": _topic_quotes(vb, shown, years),
     }
+
+
+def topic_year(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    """One earlier year of a long topic's timeline (`arg` is "<topic id>/<year>")."""
+    topic_id, year = arg.rsplit("/", 1)
+    record = vb.site.records["topics"][topic_id]
+    name, title = topic_list(topic_id), record.values["title"]
+    path = vb.urls.archive(name, int(year))
+    shown = vb.urls.in_year(name, int(year))
+    crumbs = (Link("topics/", "Topics"), Link(f"topics/{topic_id}/", title), Link(path, year))
+    return "topic_year.html", {
+        "page": vb.page(path, f"{title}: {year}", "topic_year", crumbs=crumbs, draft=record.draft),
+        "topic": _topic_header(vb, record),
+        "year": int(year),
+        "years": _year_links(vb, name),
+        "timeline": vb.timeline(shown, {int(year)}),
+        "quotes": _topic_quotes(vb, shown, {int(year)}),
+    }
+
+
+def _topic_header(vb: ViewBuilder, record: Record) -> dict[str, Any]:
+    v, topic_id = record.values, record.id
+    return {
+        "id": topic_id,
+        "title": v["title"],
+        "status": v["status"],
+        "summary": vb.markdown(v["summary"]),
+        "started": vb.date(v["started"]) if v.get("started") else None,
+        "tags": tuple(v.get("tags", [])),
+        "related": tuple(vb.link(vb.site.records["topics"][t]) for t in vb.site.related.get(topic_id, [])),
+        "feed": f"topics/{topic_id}/feed.xml",
+        "timeline_json": f"topics/{topic_id}/timeline.json",
+    }
+
+
+def _topic_quotes(vb: ViewBuilder, records: list[Record], years: set[int] | None) -> tuple[Any, ...]:
+    """The quotes among `records` (said in `years`, when given), newest first."""
+    said = [
+        r
+        for r in _unique(records)
+        if r.kind == "quotes" and (years is None or timeline_years_of(vb.site, r)[0] in years)
+    ]
+    return tuple(vb.quote(q) for q in sorted(said, key=vb.site.sort_key, reverse=True))
+
+
+def _unique(records: list[Record]) -> list[Record]:
+    """`records` without repeats (a record with entries in several years is listed in each)."""
+    return list({id(r): r for r in records}.values())
 
 
 def timeline(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     years = _shown_years(vb, "timeline", arg)
     path = vb.urls.archive("timeline", int(arg)) if arg else "timeline/"
     # Only the shown years' records: a year page never reads the whole archive.
-    shown = {id(r): r for y in sorted(years) for r in vb.urls.in_year("timeline", y)}
-    everything = list(shown.values())
+    everything = _unique([r for y in sorted(years) for r in vb.urls.in_year("timeline", y)])
     title = "Timeline" if not arg else f"Timeline: {arg}"
     crumbs = (Link("timeline/", "Timeline"),) + ((Link(path, arg),) if arg else ())
     return "timeline.html", {
@@ -287,23 +327,39 @@ def _shown_years(vb: ViewBuilder, kind: str, arg: str) -> set[int]:
     return {y for y in vb.urls.years(kind) if cutoff is not None and y >= cutoff}
 
 
-def _year_links(vb: ViewBuilder, kind: str) -> tuple[Link, ...]:
+def _year_links(vb: ViewBuilder, name: str) -> tuple[Link, ...]:
     """The list page (labelled with the years it covers), then each archived year."""
-    years, cutoff = vb.urls.years(kind), vb.urls.cutoff(kind)
+    years, cutoff = vb.urls.years(name), vb.urls.cutoff(name)
     if not years or cutoff is None:
         return ()
     label = str(cutoff) if years[0] == cutoff else f"{cutoff}–{years[0]}"
-    return (Link(f"{kind}/", label), *(Link(f"{kind}/{y}/", str(y)) for y in vb.urls.archived(kind)))
+    archived = (Link(vb.urls.archive(name, y), str(y)) for y in vb.urls.archived(name))
+    return (Link(vb.urls.list_path(name), label), *archived)
 
 
 def questions(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
-    records = vb.site.all("questions")
-    by_status = {s: [q for q in records if q.values["status"] == s] for s in ("open", "answered", "dropped")}
+    """All open questions with the settled ones; once there are many settled ones,
+    only those of recent years, and those of each earlier year on a page of its own."""
+    if arg:
+        shown, open_ = vb.urls.in_year("questions", int(arg)), []
+    else:
+        records = vb.site.all("questions")
+        open_ = [q for q in records if q.values["status"] == "open"]
+        if vb.urls.cutoff("questions") is None:
+            shown = [q for q in records if q.values["status"] != "open"]
+        else:
+            years = sorted(_shown_years(vb, "questions", ""))
+            shown = [q for y in years for q in vb.urls.in_year("questions", y)]
+    path = vb.urls.archive("questions", int(arg)) if arg else "questions/"
+    title = "Questions" if not arg else f"Questions settled in {arg}"
+    crumbs = (Link("questions/", "Questions"),) + ((Link(path, arg),) if arg else ())
     return "questions.html", {
-        "page": vb.page("questions/", "Questions", "questions", crumbs=(Link("questions/", "Questions"),)),
-        "open": tuple(question_order(vb, by_status["open"])),
-        "answered": tuple(question_order(vb, by_status["answered"])),
-        "dropped": tuple(question_order(vb, by_status["dropped"])),
+        "page": vb.page(path, title, "questions", crumbs=crumbs),
+        "year": int(arg) if arg else None,
+        "years": _year_links(vb, "questions"),
+        "open": tuple(open_questions(vb, open_)),
+        "answered": tuple(question_order(vb, [q for q in shown if q.values["status"] == "answered"])),
+        "dropped": tuple(question_order(vb, [q for q in shown if q.values["status"] == "dropped"])),
     }
 
 
@@ -429,6 +485,7 @@ PAGES: dict[str, Callable[[ViewBuilder, str], tuple[str, Context]]] = {
     "home": home,
     "topics": topics,
     "topic": topic,
+    "topic_year": topic_year,
     "timeline": timeline,
     "questions": questions,
     "question": question,

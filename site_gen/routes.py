@@ -64,12 +64,33 @@ def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int
     return years
 
 
+SPLIT_ABOVE = 100
+"""A topic's page, or /questions/' settled questions, with more records than this
+keep only the recent years; each earlier year gets a page of its own."""
+
+TOPIC_LIST = "topics/"
+QUESTION_ARCHIVE = "archive/"
+
+
+def topic_list(topic_id: str) -> str:
+    """The name of a topic's timeline list (for Urls' list methods)."""
+    return f"{TOPIC_LIST}{topic_id}"
+
+
 class Urls:
-    """Where every record is shown, computed once per build."""
+    """Where every record is shown, computed once per build.
+
+    Lists that grow with the archive are split by year: "timeline" and "quotes"
+    always, "questions" (its answered and dropped questions) and a topic's
+    timeline (`topic_list(id)`) once they hold more than SPLIT_ABOVE records.
+    Each list has its years (newest first), a cutoff year from which on the
+    list page itself shows them, and an archive page for each earlier year.
+    """
 
     def __init__(self, site: Site) -> None:
         self.site = site
         self._in_year: dict[tuple[str, int], list[Record]] | None = None
+        self._split: dict[str, tuple[list[int], dict[int, list[Record]]]] = {}
         self.quote_years = sorted({year_of(site, q) for q in site.all("quotes")}, reverse=True)
         self.timeline_years = sorted(
             {
@@ -81,15 +102,17 @@ class Urls:
             reverse=True,
         )
 
-    def in_year(self, kind: str, year: int) -> list[Record]:
-        """The records with an entry in `year` on the timeline (or the quotes of `year`).
+    def in_year(self, name: str, year: int) -> list[Record]:
+        """The records the list `name` shows under `year`.
 
         A year's archive page reads only these, so that it and its rebuilds stay
         the size of one year however long the archive grows.
         """
-        if self._in_year is None:
-            self._in_year = self._by_year()
-        return self._in_year.get((kind, year), [])
+        if name in ("timeline", "quotes"):
+            if self._in_year is None:
+                self._in_year = self._by_year()
+            return self._in_year.get((name, year), [])
+        return self._split_list(name)[1].get(year, [])
 
     def _by_year(self) -> dict[tuple[str, int], list[Record]]:
         found: dict[tuple[str, int], list[Record]] = {}
@@ -101,31 +124,66 @@ class Urls:
                     found.setdefault(("timeline", year), []).append(record)
         return found
 
-    def years(self, kind: str) -> list[int]:
-        return self.quote_years if kind == "quotes" else self.timeline_years
+    def _split_list(self, name: str) -> tuple[list[int], dict[int, list[Record]]]:
+        """A list split only when it is long: its years and each year's records
+        (no years when it fits one page)."""
+        found = self._split.get(name)
+        if found is None:
+            records, years_of = self._members(name)
+            by_year: dict[int, list[Record]] = {}
+            if len(records) > SPLIT_ABOVE:
+                for record in records:
+                    for year in years_of(record):
+                        by_year.setdefault(year, []).append(record)
+            found = self._split[name] = (sorted(by_year, reverse=True), by_year)
+        return found
 
-    def cutoff(self, kind: str) -> int | None:
+    def _members(self, name: str) -> tuple[list[Record], Callable[[Record], list[int]]]:
+        site = self.site
+        if name == "questions":
+            settled = [q for q in site.all("questions") if q.values["status"] != "open"]
+            return settled, lambda q: timeline_years_of(site, q)[-1:]
+        topic_id = name[len(TOPIC_LIST) :]
+        records = [r for kind in TIMELINE_KINDS for r in site.topic_records(topic_id, kind)]
+        return records, lambda r: timeline_years_of(site, r)
+
+    def years(self, name: str) -> list[int]:
+        if name == "quotes":
+            return self.quote_years
+        if name == "timeline":
+            return self.timeline_years
+        return self._split_list(name)[0]
+
+    def cutoff(self, name: str) -> int | None:
         """The first year the list page itself shows: the as-of year (or the newest
-        year when nothing is that recent), so that upcoming entries stay in view."""
-        years = self.years(kind)
+        year when nothing is that recent), so that upcoming entries stay in view.
+        None when the list is not split."""
+        years = self.years(name)
         return min(self.site.options.as_of.year, years[0]) if years else None
 
-    def archived(self, kind: str) -> list[int]:
+    def archived(self, name: str) -> list[int]:
         """The years with an archive page of their own, newest first."""
-        cutoff = self.cutoff(kind)
-        return [y for y in self.years(kind) if cutoff is not None and y < cutoff]
+        cutoff = self.cutoff(name)
+        return [y for y in self.years(name) if cutoff is not None and y < cutoff]
 
-    def archive(self, kind: str, year: int) -> str:
+    def list_path(self, name: str) -> str:
+        """The list page itself."""
+        return f"{name}/"
+
+    def archive(self, name: str, year: int) -> str:
         """The page that shows `year`: the list page from the cutoff year on."""
-        cutoff = self.cutoff(kind)
-        return f"{kind}/" if cutoff is None or year >= cutoff else f"{kind}/{year}/"
+        cutoff = self.cutoff(name)
+        if cutoff is None or year >= cutoff:
+            return self.list_path(name)
+        return f"questions/{QUESTION_ARCHIVE}{year}/" if name == "questions" else f"{name}/{year}/"
 
     def record(self, kind: str, record_id: str) -> str:
         """The URL path (relative to the site root) where a record is shown."""
         if kind == "events":
             event = self.site.records["events"][record_id]
             topics = self.site.topics_of.get(("events", record_id)) or event.values["topics"]
-            return f"topics/{topics[0]}/#event-{record_id}"
+            year = timeline_years_of(self.site, event)[0]
+            return f"{self.archive(topic_list(topics[0]), year)}#event-{record_id}"
         if kind == "quotes":
             quote = self.site.records["quotes"][record_id]
             return f"{self.archive('quotes', year_of(self.site, quote))}#quote-{record_id}"
@@ -154,10 +212,14 @@ def plan(site: Site, urls: Urls) -> list[Route]:
     ]
     routes += [Route(f"timeline/{y}/index.html", "timeline", str(y)) for y in urls.archived("timeline")]
     routes += [Route(f"quotes/{y}/index.html", "quotes", str(y)) for y in urls.archived("quotes")]
+    settled = urls.archived("questions")
+    routes += [Route(f"{urls.archive('questions', y)}index.html", "questions", str(y)) for y in settled]
     for topic_id in site.records["topics"]:
         routes.append(Route(f"topics/{topic_id}/index.html", "topic", topic_id))
         routes.append(Route(f"topics/{topic_id}/feed.xml", "feed", topic_id))
         routes.append(Route(f"topics/{topic_id}/timeline.json", "timeline_json", topic_id))
+        for year in urls.archived(topic_list(topic_id)):
+            routes.append(Route(f"topics/{topic_id}/{year}/index.html", "topic_year", f"{topic_id}/{year}"))
     for kind, view in (("stories", "story"), ("questions", "question"), ("people", "person")):
         routes += [Route(f"{kind}/{rid}/index.html", view, rid) for rid in site.records[kind]]
     return routes

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from buildkit import BEFORE_DEADLINE, build, fixture_site, site_gen, tree, write_files
 
+from site_gen import routes
 from site_gen.builder import Builder, BuildReport
 from site_gen.watch import differences, snapshot
 
@@ -311,20 +312,31 @@ def check_step(report: BuildReport, out: Path, reference: dict[str, bytes], hist
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
-def test_random_edits_match_a_fresh_full_build(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_random_edits_match_a_fresh_full_build(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = random.Random(seed)
-    site = fixture_site(tmp_path / "site")
+    extra: dict[str, str | None] = {}
+    if seed > 6:  # every topic and the settled questions split by year, and join again
+        monkeypatch.setattr(routes, "SPLIT_ABOVE", 2 if seed == 7 else 4)
+        for n, year in enumerate((2022, 2023, 2023)):
+            extra[f"content/questions/settled-{n}.yaml"] = (
+                f"question: Old question {n}?\ntopics: [beta]\nraised: {year}-01-02\n"
+                f"status: answered\nanswered: {year}-03-04\nanswer: Yes.\n"
+            )
+    site = fixture_site(tmp_path / "site", extra)
     out = tmp_path / "incremental"
     mutator = Mutator(site, rng)
-    # Even seeds keep one builder alive (as serve does), and seeds 5 and 6 also tell it
-    # what changed as serve's watcher does; odd seeds start a new builder for each build
+    # Even seeds keep one builder alive (as serve does), and seeds 5, 6 and 8 also tell it
+    # what changed as serve's watcher does; other odd seeds start a new builder for each build
     # from the pickled cache (as repeated `site-gen build` runs do).
-    keep_alive = seed % 2 == 0 or seed > 4
-    hinted = seed > 4
+    keep_alive = seed % 2 == 0 or seed in (5, 6)
+    hinted = seed in (5, 6, 8)
     builder = Builder(site, out)
     history: list[str] = []
     seen = snapshot(site)
+    split_pages: set[str] = set()
     for step in range(14):
         history.append(mutator.step())
         if not keep_alive:
@@ -335,9 +347,15 @@ def test_random_edits_match_a_fresh_full_build(tmp_path: Path, seed: int) -> Non
         report = builder.build(mutator.as_of, hint)
         reference = fresh(site, tmp_path / "fresh", mutator.as_of)
         check_step(report, out, reference, history)
+        split_pages.update(
+            rel for rel in reference if re.fullmatch(r"(topics/[^/]+|questions/archive)/\d+/index.html", rel)
+        )
         if step % 5 == 4:  # an unchanged rebuild writes nothing
             again = builder.build(mutator.as_of)
             assert again.ok and not again.written and not again.removed, history
+    if seed > 6:
+        assert any(rel.startswith("topics/") for rel in split_pages), split_pages
+        assert any(rel.startswith("questions/") for rel in split_pages), split_pages
 
 
 def test_drafts_and_base_url_builds_keep_separate_caches(tmp_path: Path) -> None:
