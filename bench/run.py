@@ -177,12 +177,14 @@ class Bench:
 
     def serve_path(self) -> None:
         """Edits through one kept Builder: from the file's change to the pages rewritten."""
-        from site_gen.builder import Builder
+        from site_gen.builder import DATA_VIEWS, Builder
 
         folder = self.work / f"serve-{self.n}"
         shutil.rmtree(folder, ignore_errors=True)
         builder = Builder(self.corpus, folder, drafts=True)
         builder.autosave = False  # as serve: the cache is saved when the editor pauses
+        builder.trust_output = True  # and its folder is its own
+        builder.defer = DATA_VIEWS  # and it makes the feeds and JSON after the reload
         started = time.perf_counter()
         first = builder.build(AS_OF)
         warm = time.perf_counter() - started
@@ -191,7 +193,7 @@ class Bench:
         while builder.warm(0.05):
             pass
         prepared = time.perf_counter() - started
-        times, counts, stages = [], [], []
+        times, counts, stages, finishing = [], [], [], []
         for serial, story in enumerate(pick_stories(self.corpus, self.serve_edits), start=1):
             edit_story(story, serial)
             started = time.perf_counter()
@@ -201,6 +203,10 @@ class Bench:
             counts.append(len(report.written))
             stages.append(report.timings)
             assert report.ok, report.problems[:3]
+            started = time.perf_counter()  # as serve when the editor pauses: the data files
+            finished = builder.finish()
+            finishing.append(time.perf_counter() - started)
+            assert finished is None or finished.ok
         ms = [t * 1000 for t in times]
         self.results.update(serve_first_s=warm, serve_edit_ms=ms, serve_written=counts)
         self.say("serve path: first build", f"{warm:.2f} s ({first.pages} pages, drafts, empty cache)")
@@ -211,6 +217,9 @@ class Bench:
             f"min {min(ms):.0f} ms, median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms; "
             f"{min(counts)}-{max(counts)} files written",
         )
+        late = statistics.median(finishing) * 1000
+        self.say("serve path: then the feeds and JSON", f"median {late:.0f} ms, while the editor pauses")
+        self.results.update(serve_finish_ms=late)
         typical = {name: statistics.median(t.get(name, 0.0) for t in stages) * 1000 for name in stages[-1]}
         shown = ", ".join(f"{name} {ms:.0f}" for name, ms in typical.items() if ms >= 5)
         self.say("serve path: median ms per stage", shown)

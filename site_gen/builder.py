@@ -13,7 +13,7 @@ import hashlib
 import os
 import pickle
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass, field
 from datetime import date
@@ -54,6 +54,10 @@ class BuildReport(ProblemsReport):
     outputs: list[str] = field(default_factory=list)
     changed_sources: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+# The data files (not pages a browser reloads): serve makes them after the pages.
+DATA_VIEWS = frozenset({"briefing_json", "feed", "timeline_json", "sitemap"})
 
 
 class Stopwatch:
@@ -115,6 +119,18 @@ class Builder:
         self._watch = Stopwatch()
         # serve saves the cache when the editor pauses, not between an edit and its reload.
         self.autosave = True
+        # serve's folder is its own and nothing else writes there: once this builder has
+        # built into it, an edit need not look at every output file for a hand edit
+        # (a `build` into output/ does, and so does serve's first build).
+        self.trust_output = False
+        self._trusting = False
+        # serve makes the data files (feeds, JSON, sitemap) after the pages it reloads:
+        # the views named here wait for `finish()` when their file exists already.
+        self.defer: frozenset[str] = frozenset()
+        self.pending: set[str] = set()  # files put off, with the inputs that changed since made
+        self._pending_changed: set[Key] = set()
+        self._next_pending: tuple[set[str], set[Key]] | None = None
+        self._as_of: str | date | None = None
         self._unsaved = False
         self._bulk_loaded = cache is False
         self._restore()
@@ -132,6 +148,7 @@ class Builder:
         """
         # A build makes millions of small objects and keeps most of them to the end:
         # the cycle collector's passes over them cost more than the garbage it finds.
+        self._as_of = as_of
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -199,7 +216,11 @@ class Builder:
             self._next_deps = None
             if self._next_fragments is not None:
                 self.fragments, self._next_fragments = self._next_fragments, None
+        if self._next_pending is not None:
+            self.pending, self._pending_changed = self._next_pending
+            self._next_pending = None
         watch.lap("remember")
+        self._trusting = self.trust_output
         report.problems = result.problems + notes
         report.files = result.files
         report.rendered = rendered
@@ -229,7 +250,7 @@ class Builder:
     def _quick(self, as_of: str | date | None, started: float) -> BuildReport | None:
         """The last build's report when nothing it read or wrote has changed since."""
         snapshot = self.snapshot
-        if snapshot is None or not self.files or snapshot.search != self.search:
+        if snapshot is None or not self.files or snapshot.search != self.search or self.pending:
             return None
         try:
             day = as_of if isinstance(as_of, date) else as_of_date(as_of, snapshot.config)
@@ -286,6 +307,7 @@ class Builder:
             self.reuse.clear()
         else:
             self.views.forget(changed, self.deps.touched)
+        todo, changed_since = self._put_off(todo, changed)
         watch.lap("forget")
         renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
         if len(todo) >= PARALLEL_ROUTES:  # many pages: render every new text ahead, on all cores
@@ -308,7 +330,7 @@ class Builder:
             base,
             self._unchanged,
             self.fragments,
-            changed,
+            changed_since,
             memo,
             stage=self._stage,
             known=self.files.__contains__,
@@ -442,9 +464,35 @@ class Builder:
         self._watch.lap("changes")
         dirty = self.deps.dirty(changed)
         known = self.deps.deps
-        todo = [r for r in routes if r.path in dirty or r.path not in known or not self._intact(r.path)]
+        dirty |= self.pending
+        if self._trusting:
+            files = self.files
+            todo = [r for r in routes if r.path in dirty or r.path not in known or r.path not in files]
+        else:
+            todo = [r for r in routes if r.path in dirty or r.path not in known or not self._intact(r.path)]
         self._watch.lap("dirty")
         return todo, changed
+
+    def _put_off(self, todo: list[Route], changed: set[Key] | None) -> tuple[list[Route], set[Key] | None]:
+        """The routes to make now, leaving those of `defer` whose file exists for
+        `finish()`; and the inputs changed since each route to make was last made."""
+        if changed is None:  # everything is made again
+            self._next_pending = (set(), set())
+            return todo, None
+        since = changed | self._pending_changed
+        later = {r.path for r in todo if r.view in self.defer and r.path in self.files}
+        self._next_pending = (later, since if later else set())
+        return [r for r in todo if r.path not in later], since
+
+    def finish(self) -> BuildReport | None:
+        """Make the files the last builds put off (see `defer`), if any."""
+        if not self.pending:
+            return None
+        defer, self.defer = self.defer, frozenset()
+        try:
+            return self.build(self._as_of, hint=())
+        finally:
+            self.defer = defer
 
     def _stamp(self, rel: str) -> tuple[int, int] | None:
         # A string path: on a big site pathlib's joins cost more than the stat itself.
@@ -476,20 +524,37 @@ class Builder:
         return BuildReport(True, [], written=result.written, removed=result.removed)
 
     def _remember(self, produced: dict[str, tuple[str, bytes | None]], written: set[str]) -> None:
-        files = {}
-        verified = self._verified
-        for rel, (fingerprint, _) in produced.items():
-            known = self.files.get(rel)
-            if known is not None and rel in verified and rel not in written:
+        if self._trusting:  # only what this build made or wrote can have changed
+            files = self.files
+            for rel in files.keys() - produced.keys():
+                del files[rel]
+            self._note_files(files, produced, self._digests.keys() | written, written)
+        else:
+            self.files = self._note_files({}, produced, produced, written)
+
+    def _note_files(
+        self,
+        files: dict[str, FileState],
+        produced: dict[str, tuple[str, bytes | None]],
+        paths: Iterable[str],
+        written: set[str],
+    ) -> dict[str, FileState]:
+        """Each of `paths` as it is now in `files`: fingerprint, digest and stamp."""
+        verified, old = self._verified, self.files  # a path's old state is read before it is noted
+        for rel in paths:
+            fingerprint = produced[rel][0]
+            known = old.get(rel)
+            if known is not None and (rel in verified or self._trusting) and rel not in written:
                 stamp: tuple[int, int] | None = known.stamp  # seen untouched during this build
             else:
                 stamp = self._stamp(rel)
             if stamp is None:
+                files.pop(rel, None)
                 continue
-            digest = self._digests.get(rel) or (self.files[rel].digest if rel in self.files else None)
+            digest = self._digests.get(rel) or (known.digest if known is not None else None)
             if digest is not None:
                 files[rel] = FileState(fingerprint, digest, stamp)
-        self.files = files
+        return files
 
     # -- the persistent cache -----------------------------------------------
 
@@ -520,6 +585,7 @@ class Builder:
                 return
             self.files, self.base = state["files"], state["base"]
             self.snapshot, self._token = state["snapshot"], state["token"]
+            self.pending, self._pending_changed = state["pending"]
         except Exception:  # a damaged cache is only a slower build
             self.files, self.base, self.snapshot, self._bulk_loaded = {}, "", None, True
 
@@ -565,6 +631,7 @@ class Builder:
             "files": self.files,
             "base": self.base,
             "snapshot": self.snapshot,
+            "pending": (self.pending, self._pending_changed),
         }
         for target, state in ((self._bulk_file(), bulk), (self.cache_file, manifest)):
             temp = target.with_suffix(f".tmp-{os.getpid()}")

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from .index import Site, kept_references
 from .model import Record
-from .routes import TOPIC_LIST, Urls
+from .routes import TIMELINE_KINDS, TOPIC_LIST, Urls, timeline_years_of, year_of
 
 Key = tuple[str, ...]
 EVERYTHING: Key = ("everything",)
@@ -213,6 +213,7 @@ class ViewMemo:
     def __init__(self, indexed: bool = True) -> None:
         self.views: dict[tuple[str, str, str], tuple[Any, frozenset[Key]]] = {}
         self.dates: dict[Any, Any] = {}
+        self.groups: dict[Any, Any] = {}  # timeline month groups by their entries (see SharedViews)
         self._indexed = indexed
         self._users: dict[Key, set[tuple[str, str, str]]] = {}
         self._of_record: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
@@ -228,6 +229,7 @@ class ViewMemo:
     def clear(self) -> None:
         self.views.clear()
         self.dates.clear()
+        self.groups.clear()
         self._users.clear()
         self._of_record.clear()
 
@@ -311,6 +313,17 @@ class Inputs:
 _UNKNOWN = object()
 
 
+Group = tuple[str, str]
+
+
+def group_of(key: Key) -> Group:
+    """Inputs are kept in groups a change either reaches or not as a whole:
+    by tag and kind (by the referring kind for backlinks), a list by its name."""
+    if key[0] == "back":
+        return ("back", key[3])
+    return (key[0], key[1] if len(key) > 1 else "")
+
+
 class _Reach:
     """Which inputs the records whose content changed (`touched`) can have changed.
 
@@ -333,15 +346,66 @@ class _Reach:
                 )
         self.topics_moved = "topics" in self.ids
         self.stories_moved = "stories" in self.ids
+        # The years (as in_year keys name them) in which touched records are shown now.
+        self.years: set[str] = set()
+        for kind, record_id in touched:
+            record = site.records.get(kind, {}).get(record_id)
+            if record is None:
+                continue
+            if kind in TIMELINE_KINDS:
+                self.years.update(str(year) for year in timeline_years_of(site, record))
+            if kind == "quotes":
+                self.years.add(str(year_of(site, record)))
+
+    def _own(self, tag: str, kind: str, keys: set[Key]) -> list[Key]:
+        """The inputs of `keys` that belong to a touched record of `kind`."""
+        return [key for key in ((tag, kind, rid) for rid in self.ids.get(kind, ())) if key in keys]
+
+    def candidates(self, group: Group, keys: set[Key], values: dict[Key, Any]) -> Iterable[Key]:
+        """The inputs of a group that a change may have reached (the others kept
+        their value), or all of them."""
+        tag, sub = group
+        if tag == "rec":
+            return self._own(tag, sub, keys)
+        if tag == "url":
+            # A quote is shown on its year's page (which depends on the years there are).
+            return keys if sub == "quotes" and self.quote_years_moved else self._own(tag, sub, keys)
+        if tag == "back":
+            # Who refers to a record changes only with a referring record's content.
+            return keys if sub in self.ids else ()
+        if tag == "topics_of":
+            # A record's own topics, those that exist, and (for a quote) its story's.
+            if self.topics_moved or (sub == "quotes" and self.stories_moved):
+                return keys
+            return self._own(tag, sub, keys)
+        if tag in ("years", "in_year") and sub == "questions":
+            return keys if "questions" in self.ids else ()
+        if tag == "all":  # the ids and contents of a kind: changed only with one of its records
+            return keys if sub in self.ids else ()
+        if tag == "everything":
+            return keys if self.touched else ()
+        if tag == "in_year":
+            # A year's records change only with a record that is in it now or was.
+            touched = self.touched
+            return [key for key in keys if key[2] in self.years or not touched.isdisjoint(values[key] or ())]
+        return keys
+
+    def changes(self, key: Key, old: Any) -> bool:
+        if key[0] == "back":
+            ids = self.ids.get(key[3])
+            return ids is not None and (
+                (key[1], key[2], key[3]) in self.targets or not ids.isdisjoint(old or ())
+            )
+        return True
 
     @staticmethod
-    def later(key: Key) -> bool:
-        """Inputs that depend on which topics changed: decided after the others
+    def later(group: Group) -> bool:
+        """Groups that depend on which topics changed: decided after the others
         (see `topics_reached`)."""
-        tag = key[0]
+        tag, sub = group
         if tag == "url":
-            return key[1] == "events"
-        return tag in ("years", "in_year") and key[1].startswith(TOPIC_LIST)
+            return sub == "events"
+        return tag in ("years", "in_year") and sub.startswith(TOPIC_LIST)
 
     def topics_reached(self, changed: set[Key], site: Site) -> set[str]:
         """The topics whose records may have changed: those a touched record is in
@@ -353,50 +417,31 @@ class _Reach:
             reached.update(site.topics_of.get(record, ()))
         return reached
 
-    def changes_later(self, key: Key, topics: set[str], site: Site) -> bool:
-        if key[0] == "url":  # an event is shown on its first topic's page, in its year
-            if (key[1], key[2]) in self.touched or self.topics_moved:
-                return True
-            first = site.topics_of.get((key[1], key[2]), ())
-            return not first or first[0] in topics
-        return key[1][len(TOPIC_LIST) :] in topics
-
-    def changes(self, key: Key, old: Any) -> bool:
-        tag = key[0]
-        if tag == "rec":
-            return (key[1], key[2]) in self.touched
-        if tag == "url":
-            # A quote is shown on its year's page (which depends on the years there are).
-            return (key[1], key[2]) in self.touched or (key[1] == "quotes" and self.quote_years_moved)
-        if tag in ("years", "in_year") and key[1] == "questions":
-            return "questions" in self.ids
-        if tag == "back":
-            # Who refers to a record changes only with a referring record's content.
-            ids = self.ids.get(key[3])
-            return ids is not None and (
-                (key[1], key[2], key[3]) in self.targets or not ids.isdisjoint(old or ())
-            )
-        if tag == "topics_of":
-            # A record's own topics, those that exist, and (for a quote) its story's.
-            return (
-                (key[1], key[2]) in self.touched
-                or self.topics_moved
-                or (key[1] == "quotes" and self.stories_moved)
-            )
-        return True
+    def later_candidates(self, group: Group, keys: set[Key], topics: set[str], site: Site) -> Iterable[Key]:
+        if group[0] != "url":
+            return keys if group[1][len(TOPIC_LIST) :] in topics else ()
+        if self.topics_moved:
+            return keys
+        # An event is shown on its first topic's page, in its year.
+        return [
+            key
+            for key in keys
+            if (key[1], key[2]) in self.touched
+            or not (first := site.topics_of.get((key[1], key[2]), ()))
+            or first[0] in topics
+        ]
 
 
 class DepState:
-    """Per output file, the inputs it was made from; per input, its value then.
-
-    `uses` counts the files that use each input, so that the inputs of the
-    files made again are added and dropped without walking every file.
-    """
+    """Per output file, the inputs it was made from; per input, its value then
+    and the files that use it (so that the files an input reaches are found
+    without walking every file)."""
 
     def __init__(self) -> None:
         self.deps: dict[str, frozenset[Key]] = {}
         self.values: dict[Key, Any] = {}
-        self.uses: dict[Key, int] = {}
+        self.users: dict[Key, set[str]] = {}
+        self.groups: dict[Group, set[Key]] = {}  # the inputs with a value, by group_of
         self.fps: dict[tuple[str, str], str] = {}
         self.touched: set[tuple[str, str]] = set()  # the records whose content `changed` saw change
         self._fresh: dict[Key, Any] = {}
@@ -415,15 +460,18 @@ class DepState:
         found: set[Key] = set()
         self._fresh = {}
         later = []
-        for key, old in self.values.items():
-            if maybe.later(key):
-                later.append((key, old))
-            elif maybe.changes(key, old):
-                self._compare(key, old, inputs, found)
+        for group, keys in self.groups.items():
+            if maybe.later(group):
+                later.append((group, keys))
+                continue
+            for key in maybe.candidates(group, keys, self.values):
+                old = self.values[key]
+                if maybe.changes(key, old):
+                    self._compare(key, old, inputs, found)
         topics = maybe.topics_reached(found, inputs.site)
-        for key, old in later:
-            if maybe.changes_later(key, topics, inputs.site):
-                self._compare(key, old, inputs, found)
+        for group, keys in later:
+            for key in maybe.later_candidates(group, keys, topics, inputs.site):
+                self._compare(key, self.values[key], inputs, found)
         return found
 
     def _compare(self, key: Key, old: Any, inputs: Inputs, found: set[Key]) -> None:
@@ -434,9 +482,10 @@ class DepState:
 
     def dirty(self, changed: set[Key]) -> set[str]:
         """The files at least one of whose inputs is in `changed`."""
-        if not changed:
-            return set()
-        return {path for path, keys in self.deps.items() if not keys.isdisjoint(changed)}
+        found: set[str] = set()
+        for key in changed:
+            found |= self.users.get(key, set())
+        return found
 
     def update(
         self, made: dict[str, frozenset[Key]], inputs: Inputs, keep: Iterable[str], everything: bool
@@ -446,34 +495,53 @@ class DepState:
         `everything`: every input may have changed (settings or templates did),
         so every value is taken again, not only those `changed` found new.
         """
-        uses, deps = self.uses, self.deps
-        kept = set(keep)
+        deps = self.deps
+        kept = keep if isinstance(keep, (set, frozenset)) else set(keep)
         for path in [path for path in deps if path not in kept]:
-            self._drop(deps.pop(path))
+            self._drop(path, deps.pop(path))
+        users = self.users
         for path, keys in made.items():
             old = deps.get(path, frozenset())
             deps[path] = keys
             if old == keys:
                 continue
-            self._drop(old - keys)
+            self._drop(path, old - keys)
             for key in keys - old:
-                uses[key] = uses.get(key, 0) + 1
-        values = self.values
+                found = users.get(key)
+                if found is None:
+                    users[key] = {path}
+                else:
+                    found.add(path)
         if everything:
-            self.values = {key: inputs.value(key) for key in uses}
+            self.values = {key: inputs.value(key) for key in users}
+            self.groups = {}
+            for key in users:
+                self.groups.setdefault(group_of(key), set()).add(key)
         else:
-            values.update(self._fresh)
-            for key in uses.keys() - values.keys():
-                values[key] = inputs.value(key)
+            # Values found new this build, for the inputs still in use (one dropped above
+            # has no value or group any more; one dropped and used again needs both).
+            for key, value in self._fresh.items():
+                if key in users:
+                    self._note(key, value)
+            for key in users.keys() - self.values.keys():
+                self._note(key, inputs.value(key))
         self._fresh = {}
         self.fps = dict(inputs.fps)
 
-    def _drop(self, keys: frozenset[Key] | set[Key]) -> None:
-        uses = self.uses
+    def _note(self, key: Key, value: Any) -> None:
+        if key not in self.values:
+            self.groups.setdefault(group_of(key), set()).add(key)
+        self.values[key] = value
+
+    def _drop(self, path: str, keys: frozenset[Key] | set[Key]) -> None:
+        users = self.users
         for key in keys:
-            left = uses[key] - 1
-            if left:
-                uses[key] = left
-            else:
-                del uses[key]
-                self.values.pop(key, None)
+            found = users[key]
+            found.discard(path)
+            if not found:
+                del users[key]
+                if self.values.pop(key, _UNKNOWN) is not _UNKNOWN:
+                    group = self.groups[group_of(key)]
+                    group.discard(key)
+                    if not group:
+                        del self.groups[group_of(key)]

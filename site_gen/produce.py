@@ -32,6 +32,7 @@ from .routes import Route, Urls
 from .views import ViewBuilder
 
 PARALLEL_ROUTES = 300
+MONTH_GROUPS_KEPT = 20_000
 CHUNK = 40
 
 
@@ -93,6 +94,18 @@ class SharedViews(ViewBuilder):
     def cached(self, name: str, record: Record, make: Callable[[Record], Any]) -> Any:
         return self._shared(name, record, make)
 
+    def month_group(self, month: tuple[int, int], entries: tuple[Any, ...]) -> Any:
+        """The same group object for the same entry objects, so that templates can
+        keep its HTML (`reuse`): a year's timeline then renders only its changed months."""
+        groups = self._kept.groups
+        key = (month, tuple(map(id, entries)))  # the group holds its entries: their ids stay theirs
+        found = groups.get(key)
+        if found is None:
+            if len(groups) >= MONTH_GROUPS_KEPT:
+                groups.clear()
+            found = groups[key] = super().month_group(month, entries)
+        return found
+
 
 @dataclass
 class Made:
@@ -144,6 +157,7 @@ class Producer:
         self.tracker = Tracker()
         self.site = TrackedSite(site, self.tracker)
         self.urls = TrackedUrls(urls, self.site, self.tracker)
+        self.memo = memo
         self.views = SharedViews(self.site, renderer, self.urls, self.tracker, memo)
 
     def make(self, route: Route) -> Made:
@@ -174,9 +188,11 @@ class Producer:
         if route.view in PAGES:
             template, context = PAGES[route.view](views, route.arg)
             context["site"] = views.site_view
-            if not self.known(route.path):
-                # Nothing to compare with (a first build): the view's own fingerprint would
-                # cost a pickle of it for nothing; the page's bytes stand in until next time.
+            if self.memo is not None or not self.known(route.path):
+                # Nothing to compare with (a first build), or views kept between builds
+                # (serve: a page made again is mostly HTML kept by `reuse`): the view's own
+                # fingerprint would cost a pickle of it for nothing, and more than the
+                # rendering; the page's bytes stand in.
                 data = render_page(self.env, self.root, template, context, route.url_path).encode("utf-8")
                 return "bytes:" + _digest(data), data
             fingerprint = _digest(pickle.dumps((self.base, template, context), protocol=5))

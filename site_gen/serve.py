@@ -33,7 +33,7 @@ import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from .builder import CACHE_DIR, Builder, BuildReport
+from .builder import CACHE_DIR, DATA_VIEWS, Builder, BuildReport
 from .config import CONFIG_NAME, load_config
 from .errors import ERROR, Problem, Problems, SiteGenError, UsageError
 from .livereload_adapter import LiveReload
@@ -77,6 +77,10 @@ class Preview:
         self.folder = folder
         self.builder = Builder(root, folder, drafts=True, search=False)
         self.builder.autosave = False  # saved when the editor pauses (see _watch)
+        self.builder.trust_output = True
+        # Feeds and JSON are made when the editor pauses, after the pages are reloaded.
+        self.builder.defer = DATA_VIEWS
+        self._finish = False
         self.watcher = Watcher(root)
         # Pages left by an earlier session are the last good ones until we build.
         self.state = State(time_generation(), (), self._base_path("/"), (folder / "index.html").is_file())
@@ -88,6 +92,7 @@ class Preview:
 
     def first_build(self) -> BuildReport:
         report = self._build()
+        self._finish = report.ok
         if report.ok:
             say(f"built {plural(report.pages, 'page')} in {report.seconds:.2f} s")
         else:
@@ -127,6 +132,7 @@ class Preview:
                     retries += 1
                     continue
                 self._announce(pending, report)
+                self._finish = report.ok
             except Exception:  # the preview outlives any one bad moment
                 traceback.print_exc()
             retries = 0
@@ -136,11 +142,19 @@ class Preview:
         """While the editor pauses: save the cache, then prepare the pages an edit
         is likely to remake, a little at a time. True while there is more to do."""
         try:
+            if self._finish:
+                self._finish = False
+                self._finish_data_files()
             self.builder.save()
             return self.builder.warm(WARM_SLICE_SECONDS)
         except Exception:  # only the next edit's speed is at stake
             traceback.print_exc()
             return False
+
+    def _finish_data_files(self) -> None:
+        report = self.builder.finish()
+        if report is not None and not report.ok:  # the next edit's build reports it in full
+            say(f"the data files could not be made: {problem_lines(report)[:1]}")
 
     def _save_cache(self) -> None:
         try:

@@ -338,7 +338,10 @@ class ViewBuilder:
             if not groups or groups[-1][0] != month:
                 groups.append((month, []))
             groups[-1][1].append(entry)
-        return tuple(MonthGroup(_month_heading(m), _month_machine(m), tuple(es)) for m, es in groups)
+        return tuple(self.month_group(m, tuple(es)) for m, es in groups)
+
+    def month_group(self, month: tuple[int, int], entries: tuple[Entry, ...]) -> MonthGroup:
+        return MonthGroup(_month_heading(month), _month_machine(month), entries)
 
     # -- site and page ------------------------------------------------------
 
