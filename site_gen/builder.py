@@ -23,7 +23,7 @@ from typing import Any, Iterator
 from .cache import CACHE_DIR, CACHE_VERSION, exclusive, make_cache_dir, prune_caches, unpickle
 from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
-from .incremental import DepState, Inputs, Key, ViewMemo, record_fingerprints
+from .incremental import DepState, Inputs, Key, ViewMemo
 from .index import Site
 from .loader import Loader, is_editor_temp
 from .render import templates_fingerprint
@@ -100,6 +100,7 @@ class Builder:
         self.deps = DepState()
         self.views = ViewMemo()
         self._site: Site | None = None  # the last site loaded without errors, to patch
+        self._urls_kept: dict[str, Any] = {}  # what Urls worked out that the next build may reuse
         self.reuse: Any = None  # the templates' Reuse, made with their environment
         self._warming: tuple[Any, ...] | None = None  # what the last build saw, for warm()
         self._warm_queue: tuple[Any, list[Route]] | None = None
@@ -288,7 +289,7 @@ class Builder:
         from .render import Reuse, make_environment
 
         watch = self._watch
-        urls = Urls(site)
+        urls = Urls(site, self._urls_kept)
         routes = plan(site, urls)
         watch.lap("plan")
         templates = templates_fingerprint(self.root)
@@ -299,7 +300,7 @@ class Builder:
             self._env = (templates, make_environment(self.root, self.reuse))
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
         pages = _hash("\n".join(r.path for r in routes if r.is_page))
-        inputs = Inputs(site, urls, record_fingerprints(self.loader.results()), pages)
+        inputs = Inputs(site, urls, self.loader.fingerprints(), pages)
         watch.lap("inputs")
         todo, changed = self._todo(routes, base, inputs)
         if changed is None:
@@ -336,6 +337,7 @@ class Builder:
             known=self.files.__contains__,
         )
         made = {m.path: m for m in producer.make_all(todo, self._accept)}
+        self._urls_kept = urls.kept()
         watch.lap("pages")
         # Pages made by workers keep nothing here: warm() prepares them when serve is idle.
         # After a few pages made here, what was kept is still good, but a warm-up not

@@ -256,15 +256,6 @@ class ViewMemo:
                     del self._of_record[(key[1], key[2])]
 
 
-def record_fingerprints(results: Iterable[tuple[str, list[Record]]]) -> dict[tuple[str, str], str]:
-    """Each record's content identity: its file's content key and its place in the file."""
-    found = {}
-    for key, records in results:
-        for index, record in enumerate(records):
-            found[(record.kind, record.id)] = f"{key}:{index}"
-    return found
-
-
 class Inputs:
     """The current value of any noted input, for comparison with the last build's."""
 
@@ -448,11 +439,7 @@ class DepState:
 
     def changed(self, inputs: Inputs) -> set[Key]:
         """The inputs whose value is not what it was at the last build."""
-        touched = {
-            record
-            for record in self.fps.keys() | inputs.fps.keys()
-            if self.fps.get(record) != inputs.fps.get(record)
-        }
+        touched = {record for record, _ in self.fps.items() ^ inputs.fps.items()}
         self.touched = touched
         years = ("years", "quotes")
         quote_years_moved = self.values.get(years, _UNKNOWN) != inputs.value(years)

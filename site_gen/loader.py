@@ -209,6 +209,9 @@ class Loader:
         # The last walk of content/: its files with their stamps, and what it reported.
         self._listing: tuple[list[tuple[SourceFile, Stamp]], list[Problem]] | None = None
         self.walks = 0  # how many times the listing was brought up to date (by a walk or a hint)
+        # Each record's content identity, kept up to date from load to load (see fingerprints).
+        self._fingerprints: dict[tuple[str, str], str] | None = None
+        self._replaced: list[tuple[_Known | None, _Known | None]] = []
 
     def load(self, problems: Problems, hint: Collection[str] | None = None) -> tuple[list[Record], int]:
         """All records (with their file problems added); and the number of files.
@@ -243,6 +246,7 @@ class Loader:
         for (source, _, stamp, key), result in zip(to_parse, parsed):
             fresh[source.relpath] = _Known(stamp, key, result)
         self.changed.extend(p for p in self.known if p not in fresh)
+        self._replaced.extend((self.known.get(path), fresh.get(path)) for path in self.changed)
         self.known = fresh
         records: list[Record] = []
         for relpath in sorted(fresh):
@@ -296,12 +300,31 @@ class Loader:
             )
             return None
 
-    def results(self) -> list[tuple[str, list[Record]]]:
-        """(content key, records) of every file loaded."""
-        return [(k.key, k.result.records) for k in self.known.values()]
+    def fingerprints(self) -> dict[tuple[str, str], str]:
+        """Each record's content identity: its file's content key and its place in
+        the file. Patched with the files that changed since the last call, and made
+        from all files when that would not be exact (an id in two files)."""
+        found, replaced, self._replaced = self._fingerprints, self._replaced, []
+        if found is not None:
+            for old, new in replaced:
+                if old is not None:
+                    for index, record in enumerate(old.result.records):
+                        if found.get((record.kind, record.id)) == f"{old.key}:{index}":
+                            del found[(record.kind, record.id)]
+                if new is not None:
+                    for index, record in enumerate(new.result.records):
+                        found[(record.kind, record.id)] = f"{new.key}:{index}"
+            if len(found) == sum(len(k.result.records) for k in self.known.values()):
+                return found
+        found = self._fingerprints = {}
+        for known in self.known.values():
+            for index, record in enumerate(known.result.records):
+                found[(record.kind, record.id)] = f"{known.key}:{index}"
+        return found
 
     def state(self) -> dict[str, tuple[tuple[int, int], str, FileResult]]:
         return {p: (k.stamp, k.key, k.result) for p, k in self.known.items()}
 
     def restore(self, state: dict[str, tuple[tuple[int, int], str, FileResult]]) -> None:
         self.known = {p: _Known(stamp, key, result) for p, (stamp, key, result) in state.items()}
+        self._fingerprints, self._replaced = None, []

@@ -64,6 +64,56 @@ def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int
     return years
 
 
+class YearSlots:
+    """One kind's records by year, each at its place in the kind's list: worked
+    out once, then patched where the list holds other objects than last time
+    (a record is the same object while its file is unchanged)."""
+
+    PATCH_AT_MOST = 64  # changed places; more, and the slots are made anew
+
+    def __init__(self, records: list[Record], years_of: Callable[[Record], list[int]]) -> None:
+        self.records = records
+        self.years_of = years_of
+        self.members: dict[int, dict[int, Record]] = {}
+        for place, record in enumerate(records):
+            for year in years_of(record):
+                self.members.setdefault(year, {})[place] = record
+
+    def patched(self, records: list[Record], years_of: Callable[[Record], list[int]]) -> YearSlots:
+        """The slots of `records` (new ones; these are left as they are)."""
+        old = self.records
+        if len(records) != len(old):
+            return YearSlots(records, years_of)
+        moved = [place for place, (a, b) in enumerate(zip(old, records)) if a is not b]
+        if len(moved) > self.PATCH_AT_MOST:
+            return YearSlots(records, years_of)
+        fresh = object.__new__(YearSlots)
+        fresh.records, fresh.years_of, fresh.members = records, years_of, dict(self.members)
+        copied: set[int] = set()
+        for place in moved:
+            for year in self.years_of(old[place]):
+                fresh._slot(year, copied).pop(place, None)
+            for year in years_of(records[place]):
+                fresh._slot(year, copied)[place] = records[place]
+        for year in [year for year in copied if not fresh.members[year]]:
+            del fresh.members[year]
+        return fresh
+
+    def _slot(self, year: int, copied: set[int]) -> dict[int, Record]:
+        if year not in copied:
+            copied.add(year)
+            self.members[year] = dict(self.members.get(year, {}))
+        return self.members[year]
+
+    def years(self) -> set[int]:
+        return set(self.members)
+
+    def of(self, year: int) -> list[Record]:
+        """The records with `year`, in the kind's order."""
+        found = self.members.get(year)
+        return [found[place] for place in sorted(found)] if found else []
+
+
 SPLIT_ABOVE = 100
 """A topic's page, or /questions/' settled questions, with more records than this
 keep only the recent years; each earlier year gets a page of its own."""
@@ -87,20 +137,42 @@ class Urls:
     list page itself shows them, and an archive page for each earlier year.
     """
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, kept: dict[str, Any] | None = None) -> None:
         self.site = site
-        self._in_year: dict[tuple[str, int], list[Record]] | None = None
         self._split: dict[str, tuple[list[int], dict[int, list[Record]]]] = {}
-        self.quote_years = sorted({year_of(site, q) for q in site.all("quotes")}, reverse=True)
-        self.timeline_years = sorted(
-            {
-                year
-                for kind in TIMELINE_KINDS
-                for record in site.all(kind)
-                for year in _point_years(site, record)
-            },
-            reverse=True,
-        )
+        # A topic's split from an earlier build, reused while its records are the same
+        # objects (a record is the same object while its file is unchanged).
+        self._kept = kept if kept is not None else {}
+        self._slots: dict[tuple[str, str], YearSlots] = {}
+        self.quote_years = sorted(self._slots_of("quotes", "quotes").years(), reverse=True)
+        points = set()
+        for kind in TIMELINE_KINDS:
+            points |= self._slots_of("points", kind).years()
+        self.timeline_years = sorted(points, reverse=True)
+
+    def _slots_of(self, name: str, kind: str) -> YearSlots:
+        """`kind`'s records by quote year ("quotes"), by the first instant of their
+        timeline points ("points") or by their timeline month headings ("timeline")."""
+        found = self._slots.get((name, kind))
+        if found is None:
+            site = self.site
+            years_of: Callable[[Record], list[int]]
+            if name == "quotes":
+                years_of = lambda r: [year_of(site, r)]  # noqa: E731
+            elif name == "points":
+                years_of = lambda r: _point_years(site, r)  # noqa: E731
+            else:
+                years_of = lambda r: timeline_years_of(site, r)  # noqa: E731
+            records = site.all(kind)
+            key = f"slots:{name}:{kind}"
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] == (site.config.timezone,):
+                found = kept[1].patched(records, years_of)
+            else:
+                found = YearSlots(records, years_of)
+            self._kept[key] = ((site.config.timezone,), found)
+            self._slots[(name, kind)] = found
+        return found
 
     def in_year(self, name: str, year: int) -> list[Record]:
         """The records the list `name` shows under `year`.
@@ -108,21 +180,11 @@ class Urls:
         A year's archive page reads only these, so that it and its rebuilds stay
         the size of one year however long the archive grows.
         """
-        if name in ("timeline", "quotes"):
-            if self._in_year is None:
-                self._in_year = self._by_year()
-            return self._in_year.get((name, year), [])
+        if name == "quotes":
+            return self._slots_of("quotes", "quotes").of(year)
+        if name == "timeline":
+            return [r for kind in TIMELINE_KINDS for r in self._slots_of("timeline", kind).of(year)]
         return self._split_list(name)[1].get(year, [])
-
-    def _by_year(self) -> dict[tuple[str, int], list[Record]]:
-        found: dict[tuple[str, int], list[Record]] = {}
-        for record in self.site.all("quotes"):
-            found.setdefault(("quotes", year_of(self.site, record)), []).append(record)
-        for kind in TIMELINE_KINDS:
-            for record in self.site.all(kind):
-                for year in timeline_years_of(self.site, record):
-                    found.setdefault(("timeline", year), []).append(record)
-        return found
 
     def _split_list(self, name: str) -> tuple[list[int], dict[int, list[Record]]]:
         """A list split only when it is long: its years and each year's records
@@ -130,13 +192,25 @@ class Urls:
         found = self._split.get(name)
         if found is None:
             records, years_of = self._members(name)
+            # The kept entry holds its records, so their ids are not reused by others.
+            identity = (self.site.config.timezone, SPLIT_ABOVE, tuple(map(id, records)))
+            kept = self._kept.get(name)
+            if kept is not None and kept[0] == identity:
+                found = self._split[name] = kept[2]
+                return found
             by_year: dict[int, list[Record]] = {}
             if len(records) > SPLIT_ABOVE:
                 for record in records:
                     for year in years_of(record):
                         by_year.setdefault(year, []).append(record)
             found = self._split[name] = (sorted(by_year, reverse=True), by_year)
+            self._kept[name] = (identity, records, found)
         return found
+
+    def kept(self) -> dict[str, Any]:
+        """What a next build's Urls may reuse (the splits this build used)."""
+        used = [*self._split, *(f"slots:{name}:{kind}" for name, kind in self._slots)]
+        return {name: self._kept[name] for name in used if name in self._kept}
 
     def _members(self, name: str) -> tuple[list[Record], Callable[[Record], list[int]]]:
         site = self.site

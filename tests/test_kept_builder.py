@@ -149,6 +149,31 @@ def test_the_loader_trusts_a_hint_only_for_files_it_listed(tmp_path: Path) -> No
     assert load(loader, {"templates/base.html", "site.yaml"}) == load(Loader(site), None)
 
 
+def test_the_loaders_patched_fingerprints_match_fresh_ones(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    loader = Loader(site)
+
+    def same_as_fresh() -> None:
+        load(loader, None)
+        fresh = Loader(site)
+        load(fresh, None)
+        assert loader.fingerprints() == fresh.fingerprints()
+
+    same_as_fresh()
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Edited ")
+    same_as_fresh()
+    # The same id in two files (an error the build reports), then one of them gone.
+    story = (site / "content/stories/may-day.yaml").read_text()
+    write_files(site, {"content/stories/twin.yaml": "id: may-day\n" + story})
+    same_as_fresh()
+    write_files(site, {"content/stories/twin.yaml": None})
+    same_as_fresh()
+    write_files(site, {"content/stories/may-day.yaml": None})
+    load(loader, None)  # two loads before the fingerprints are asked for
+    write_files(site, {"content/stories/later.yaml": story})
+    same_as_fresh()
+
+
 def test_serve_style_builds_save_the_cache_only_when_asked(tmp_path: Path) -> None:
     site = fixture_site(tmp_path / "site")
     builder = Builder(site, tmp_path / "out")
@@ -287,3 +312,38 @@ def test_links_are_patched_for_edits_that_keep_them_and_made_anew_otherwise(
     retitle(site / "content/stories/may-day.yaml", "summary: The first of May.", "summary: May.\ndraft: true")
     assert builder.build(AS_OF).ok and patched[-1] is False
     assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
+
+
+def test_patched_year_slots_match_fresh_ones() -> None:
+    import random
+
+    from site_gen.model import Record
+    from site_gen.routes import YearSlots
+
+    rng = random.Random(3)
+    years: dict[int, list[int]] = {}
+
+    def record(n: int) -> Record:
+        years[n] = sorted(rng.sample(range(2019, 2026), rng.randint(0, 2)))
+        return Record("stories", f"s{n}", {"n": n}, f"s{n}.yaml", 1, 1)
+
+    def years_of(r: Record) -> list[int]:
+        return years[r.values["n"]]
+
+    serial = 0
+    records = []
+    for _ in range(200):
+        serial += 1
+        records.append(record(serial))
+    slots = YearSlots(records, years_of)
+    for _ in range(40):
+        records = list(records)
+        for _ in range(rng.choice([1, 2, 5, 80])):  # 80: more than are patched
+            serial += 1
+            records[rng.randrange(len(records))] = record(serial)
+        if rng.random() < 0.1:
+            records.pop()
+        slots = slots.patched(records, years_of)
+        fresh = YearSlots(records, years_of)
+        assert slots.members == fresh.members
+        assert all(slots.of(y) == fresh.of(y) for y in range(2018, 2027))
