@@ -229,7 +229,7 @@ def _swap(site: Site, old: Record, new: Record) -> None:
 
 def _unique(loaded: list[Record], problems: Problems) -> dict[str, dict[str, Record]]:
     everything: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
-    for record in sorted(loaded, key=lambda r: (r.path, r.line)):
+    for record in loaded:  # in (path, line) order, as the loader gives them
         seen = everything[record.kind].get(record.id)
         if seen is not None:
             problems.error(

@@ -212,6 +212,7 @@ class Loader:
         # Each record's content identity, kept up to date from load to load (see fingerprints).
         self._fingerprints: dict[tuple[str, str], str] | None = None
         self._replaced: list[tuple[_Known | None, _Known | None]] = []
+        self._racy: set[str] = set()  # files read with no stamp to trust: read again each load
 
     def load(self, problems: Problems, hint: Collection[str] | None = None) -> tuple[list[Record], int]:
         """All records (with their file problems added); and the number of files.
@@ -221,16 +222,23 @@ class Loader:
         last walk found, only they are looked at again instead of walking
         content/ (on a big site the walk costs more than the rest of a load).
         """
-        sources = self._discover(problems, hint)
-        fresh: dict[str, _Known] = {}
+        sources, hinted = self._discover(problems, hint)
         to_parse: list[tuple[SourceFile, bytes, tuple[int, int], str]] = []
-        by_key = {k.key: k.result for k in self.known.values()}
+        by_key: dict[str, FileResult] | None = None
         self.changed = []
-        for source, stamp in sources:
+        if hinted is not None and len(self.known) == len(sources):
+            # Only the hinted files can have changed since the last load (which read every
+            # file), and those saved too recently for their stat to tell (see _trusted).
+            hinted |= self._racy
+            fresh, looked = dict(self.known), [pair for pair in sources if pair[0].relpath in hinted]
+        else:
+            fresh, looked = {}, sources
+        for source, stamp in looked:
             known = self.known.get(source.relpath)
             if known is not None and known.stamp == stamp and stamp[0]:
                 fresh[source.relpath] = known
                 continue
+            fresh.pop(source.relpath, None)
             data = self._read(source, problems)
             if data is None:
                 continue
@@ -238,6 +246,8 @@ class Loader:
             if known is None or known.key != key:
                 self.changed.append(source.relpath)
             stamp = _trusted(stamp)
+            if by_key is None:
+                by_key = {k.key: k.result for k in self.known.values()}
             if key in by_key:
                 fresh[source.relpath] = _Known(stamp, key, by_key[key])
             else:
@@ -245,27 +255,41 @@ class Loader:
         parsed = parse_many([(s, d) for s, d, _, _ in to_parse])
         for (source, _, stamp, key), result in zip(to_parse, parsed):
             fresh[source.relpath] = _Known(stamp, key, result)
-        self.changed.extend(p for p in self.known if p not in fresh)
+        gone = self.known if looked is sources else [source.relpath for source, _ in looked]
+        self.changed.extend(p for p in gone if p in self.known and p not in fresh)
+        if looked is sources:
+            self._racy = {p for p, known in fresh.items() if not known.stamp[0]}
+        else:
+            self._racy = {p for p in self._racy | hinted if p in fresh and not fresh[p].stamp[0]}
         self._replaced.extend((self.known.get(path), fresh.get(path)) for path in self.changed)
         self.known = fresh
         records: list[Record] = []
         for relpath in sorted(fresh):
-            records.extend(fresh[relpath].result.records)
-            problems.extend(fresh[relpath].result.problems)
+            result = fresh[relpath].result
+            records.extend(result.records)
+            if result.problems:
+                problems.extend(result.problems)
         return records, len(fresh)
 
-    def _discover(self, problems: Problems, hint: Collection[str] | None) -> list[tuple[SourceFile, Stamp]]:
+    def _discover(
+        self, problems: Problems, hint: Collection[str] | None
+    ) -> tuple[list[tuple[SourceFile, Stamp]], set[str] | None]:
+        """The record files with their stamps; and, when the hint spared a walk,
+        the paths it named (only those can have changed)."""
         listing = self._listing
         sources = self._restamped(listing[0], hint) if listing is not None and hint is not None else None
+        hinted = None
         if sources is None:
             walked = Problems()
             sources = discover_stamped(self.root, walked)
             listing = (sources, walked.items)
+        else:
+            hinted = set(hint or ())
         assert listing is not None
         self._listing = (sources, listing[1])
         self.walks += 1
         problems.extend(listing[1])
-        return sources
+        return sources, hinted
 
     def _restamped(
         self, sources: list[tuple[SourceFile, Stamp]], hint: Collection[str]
@@ -328,3 +352,4 @@ class Loader:
     def restore(self, state: dict[str, tuple[tuple[int, int], str, FileResult]]) -> None:
         self.known = {p: _Known(stamp, key, result) for p, (stamp, key, result) in state.items()}
         self._fingerprints, self._replaced = None, []
+        self._racy = {p for p, known in self.known.items() if not known.stamp[0]}

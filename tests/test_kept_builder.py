@@ -149,6 +149,20 @@ def test_the_loader_trusts_a_hint_only_for_files_it_listed(tmp_path: Path) -> No
     assert load(loader, {"templates/base.html", "site.yaml"}) == load(Loader(site), None)
 
 
+def test_a_hinted_load_still_reads_a_file_saved_too_recently_to_trust_its_stat(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    loader = Loader(site)
+    load(loader, None)  # every file was just written: none has a stat to trust yet
+    story = site / "content/stories/may-day.yaml"
+    before = os.stat(story)
+    # A second save in the same tick: same size, same modification time.
+    retitle(story, "A day in May", "A day in Jun")
+    os.utime(story, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(story).st_size == before.st_size
+    records, _ = load(loader, {"content/topics/alpha.yaml"})  # the watcher saw nothing else
+    assert "stories/may-day:A day in Jun 2023" in records
+
+
 def test_the_loaders_patched_fingerprints_match_fresh_ones(tmp_path: Path) -> None:
     site = fixture_site(tmp_path / "site")
     loader = Loader(site)
