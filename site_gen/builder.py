@@ -13,6 +13,7 @@ import hashlib
 import os
 import pickle
 import time
+import zlib
 from collections.abc import Collection, Iterable
 from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass, field
@@ -60,6 +61,14 @@ class BuildReport(ProblemsReport):
 DATA_VIEWS = frozenset({"briefing_json", "feed", "timeline_json", "sitemap"})
 
 
+RECORD_SHARDS = 16
+
+
+def shard_of(path: str) -> int:
+    """The cache shard that holds a record file's parse."""
+    return zlib.crc32(path.encode("utf-8")) % RECORD_SHARDS
+
+
 class Stopwatch:
     """Seconds spent in each stage of a build, for `bench/run.py` and `--verbose` users."""
 
@@ -101,6 +110,9 @@ class Builder:
         self.views = ViewMemo()
         self._site: Site | None = None  # the last site loaded without errors, to patch
         self._urls_kept: dict[str, Any] = {}  # what Urls worked out that the next build may reuse
+        # The parsed records are saved in shards; only those whose files changed are rewritten.
+        self._shards: dict[int, str] = {}
+        self._stale_shards: set[int] | None = None  # None: all of them
         self.reuse: Any = None  # the templates' Reuse, made with their environment
         self._warming: tuple[Any, ...] | None = None  # what the last build saw, for warm()
         self._warm_queue: tuple[Any, list[Route]] | None = None
@@ -180,6 +192,8 @@ class Builder:
             previous=self._site,
         )
         self._site = result.site if result.ok else None
+        if self._stale_shards is not None:
+            self._stale_shards.update(shard_of(path) for path in self.loader.replaced)
         watch.lap("load")
         if not result.ok:
             return self._failed(result, started)
@@ -600,11 +614,20 @@ class Builder:
                 state = unpickle(handle)
             if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
                 raise ValueError("the bulk is not the manifest's")
-            self.loader.restore(state["records"])
+            records: dict[str, Any] = {}
+            for name in state["shards"].values():
+                with open(self._bulk_file().parent / name, "rb") as handle:
+                    shard = unpickle(handle)
+                if shard.get("name") != name:
+                    raise ValueError("a shard is not the bulk's")
+                records.update(shard["records"])
+            self.loader.restore(records)
+            self._shards, self._stale_shards = dict(state["shards"]), set()
             self.markdown = state["markdown"]
             self.deps, self.fragments = state["deps"], state["fragments"]
         except Exception:  # missing or damaged: rebuild every page once
             self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
+            self._shards, self._stale_shards = {}, None
 
     def save(self) -> None:
         """Write the cache now, if a build since the last save has not (see `autosave`)."""
@@ -622,7 +645,7 @@ class Builder:
         bulk = {
             "version": CACHE_VERSION,
             "token": self._token,
-            "records": self.loader.state(),
+            "shards": self._save_shards(),
             "markdown": self.markdown,
             "deps": self.deps,
             "fragments": self.fragments,
@@ -643,7 +666,31 @@ class Builder:
         owner = self.cache_file.with_suffix(".out")
         if not owner.is_file():
             owner.write_text(str(self.out) + "\n", encoding="utf-8")
+        for stale in self.cache_file.parent.glob(f"{self._key()}.records-*.pickle"):
+            if stale.name not in self._shards.values():
+                stale.unlink(missing_ok=True)
         prune_caches(self.cache_file.parent)
+
+    def _save_shards(self) -> dict[int, str]:
+        """Write the parsed records' shards that changed since the last save (each
+        in a file of its own name); the names of all of them."""
+        assert self.cache_file is not None
+        stale = set(range(RECORD_SHARDS)) if self._stale_shards is None else self._stale_shards
+        parts: dict[int, dict[str, Any]] = {index: {} for index in stale}
+        for path, state in self.loader.state().items():
+            part = parts.get(shard_of(path))
+            if part is not None:
+                part[path] = state
+        for index, records in parts.items():
+            name = f"{self._key()}.records-{index}-{os.urandom(6).hex()}.pickle"
+            target = self.cache_file.parent / name
+            temp = target.with_suffix(f".tmp-{os.getpid()}")
+            with open(temp, "wb") as handle:
+                pickle.dump({"name": name, "records": records}, handle, protocol=5)
+            os.replace(temp, target)
+            self._shards[index] = name
+        self._stale_shards = set()
+        return dict(self._shards)
 
 
 class _StagedView(Mapping_):

@@ -58,9 +58,10 @@ def prune_caches(folder: Path) -> None:
         if not out.is_absolute() or out.exists():
             continue
         stem = owner.name[: -len(".out")]
-        for suffix in (".pickle", ".bulk.pickle", ".lock", ".out"):
+        files = [folder / f"{stem}{suffix}" for suffix in (".pickle", ".bulk.pickle", ".lock", ".out")]
+        for path in [*folder.glob(f"{stem}.records-*.pickle"), *files]:
             try:
-                (folder / f"{stem}{suffix}").unlink()
+                path.unlink()
             except OSError:
                 pass
 

@@ -213,6 +213,7 @@ class Loader:
         self._fingerprints: dict[tuple[str, str], str] | None = None
         self._replaced: list[tuple[_Known | None, _Known | None]] = []
         self._racy: set[str] = set()  # files read with no stamp to trust: read again each load
+        self.replaced: list[str] = []  # the files whose entry the last load made anew or dropped
 
     def load(self, problems: Problems, hint: Collection[str] | None = None) -> tuple[list[Record], int]:
         """All records (with their file problems added); and the number of files.
@@ -255,8 +256,12 @@ class Loader:
         parsed = parse_many([(s, d) for s, d, _, _ in to_parse])
         for (source, _, stamp, key), result in zip(to_parse, parsed):
             fresh[source.relpath] = _Known(stamp, key, result)
-        gone = self.known if looked is sources else [source.relpath for source, _ in looked]
+        paths = [source.relpath for source, _ in looked]
+        self.replaced = [path for path in paths if fresh.get(path) is not self.known.get(path)]
+        gone = self.known if looked is sources else paths
         self.changed.extend(p for p in gone if p in self.known and p not in fresh)
+        if looked is sources:
+            self.replaced.extend(p for p in self.known if p not in fresh)
         if looked is sources:
             self._racy = {p for p, known in fresh.items() if not known.stamp[0]}
         else:

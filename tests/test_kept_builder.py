@@ -361,3 +361,28 @@ def test_patched_year_slots_match_fresh_ones() -> None:
         fresh = YearSlots(records, years_of)
         assert slots.members == fresh.members
         assert all(slots.of(y) == fresh.of(y) for y in range(2018, 2027))
+
+
+def test_only_the_cache_shards_of_changed_files_are_written_again(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    for path in (site / "content").rglob("*.yaml"):  # saved a while ago: their stat is trusted
+        os.utime(path, (path.stat().st_atime - 60, path.stat().st_mtime - 60))
+    out = tmp_path / "out"
+    assert Builder(site, out).build(AS_OF).ok
+    cache = site / ".site-gen-cache"
+
+    def shards() -> set[str]:
+        return {p.name for p in cache.glob("build-*.records-*.pickle")}
+
+    before = shards()
+    assert len(before) == 16
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Sharded ")
+    assert Builder(site, out).build(AS_OF).ok
+    after = shards()
+    assert len(after) == 16 and len(after - before) == 1  # one shard made anew, the old one gone
+    # A shard gone missing: the next build makes every page again, correctly.
+    (cache / sorted(after)[0]).unlink()
+    retitle(site / "content/stories/may-day.yaml", "title: Sharded ", "title: Again ")
+    report = Builder(site, out).build(AS_OF)
+    assert report.ok and tree(out) == fresh(site, tmp_path / "ref")
+    assert len(shards()) == 16
