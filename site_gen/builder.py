@@ -26,7 +26,7 @@ from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, ViewMemo
 from .index import Site
-from .loader import Loader, is_editor_temp
+from .loader import RACY_NS, Loader, is_editor_temp
 from .render import templates_fingerprint
 from .routes import Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
@@ -112,6 +112,9 @@ class Builder:
         self._urls_kept: dict[str, Any] = {}  # what Urls worked out that the next build may reuse
         # The parsed records are saved in shards; only those whose files changed are rewritten.
         self._shards: dict[int, str] = {}
+        self._route_paths: list[str] | None = None
+        self._before: Any = None  # the settings, templates and static files a build started from
+        self._static_kept: tuple[Any, dict[str, tuple[str, bytes]], list[Problem]] | None = None
         self._stale_shards: set[int] | None = None  # None: all of them
         self.reuse: Any = None  # the templates' Reuse, made with their environment
         self._warming: tuple[Any, ...] | None = None  # what the last build saw, for warm()
@@ -181,7 +184,7 @@ class Builder:
         watch = self._watch = Stopwatch()
         self._load_bulk()
         watch.lap("cache")
-        before = surroundings(self.root)
+        before = self._before = surroundings(self.root)
         result = load_site(
             self.root,
             as_of=as_of,
@@ -227,7 +230,9 @@ class Builder:
         if self._next_deps is not None:
             everything = self._next_deps[0] != self.base
             self.base, made, inputs, paths = self._next_deps
-            self.deps.update(made, inputs, paths, everything)
+            # The same routes as last time (most edits): no file's inputs to forget.
+            self.deps.update(made, inputs, None if paths == self._route_paths else paths, everything)
+            self._route_paths = paths
             self._next_deps = None
             if self._next_fragments is not None:
                 self.fragments, self._next_fragments = self._next_fragments, None
@@ -373,8 +378,8 @@ class Builder:
                     problems.append(one.problem)
             else:
                 produced[route.path] = (one.fingerprint, one.data)
-        for rel, data in static_files(self.root, problems).items():
-            produced[rel] = (digest_of(data), data)
+        for rel, (digest, data) in self._static(problems).items():
+            produced[rel] = (digest, data)
         if not problems:
             for one in made.values():
                 if one.fragments is not None:
@@ -382,6 +387,22 @@ class Builder:
             deps = {m.path: m.deps for m in made.values()}
             self._next_deps = (base, deps, inputs, [r.path for r in routes])
         return produced, problems
+
+    def _static(self, problems: list[Problem]) -> dict[str, tuple[str, bytes]]:
+        """The static files with their digests: read again only when the static
+        folders' listing (every file's stat, none too fresh to trust) changed."""
+        listing = self._before.static
+        now = time.time_ns()
+        kept = self._static_kept
+        if kept is not None and kept[0] == listing:
+            problems.extend(kept[2])
+            return kept[1]
+        found: list[Problem] = []
+        files = {rel: (digest_of(data), data) for rel, data in static_files(self.root, found).items()}
+        problems.extend(found)
+        trusted = all(now - mtime > RACY_NS for _, mtime, _ in listing)
+        self._static_kept = (listing, files, found) if trusted else None
+        return files
 
     def warm(self, seconds: float) -> bool:
         """Make, for about `seconds`, views and timeline entries of the pages an edit

@@ -475,18 +475,21 @@ class DepState:
         return found
 
     def update(
-        self, made: dict[str, frozenset[Key]], inputs: Inputs, keep: Iterable[str], everything: bool
+        self, made: dict[str, frozenset[Key]], inputs: Inputs, keep: Iterable[str] | None, everything: bool
     ) -> None:
-        """Record the inputs of the files just made; forget files no longer made.
+        """Record the inputs of the files just made; forget files no longer made
+        (those not in `keep`; None: the same files as last time).
 
         `everything`: every input may have changed (settings or templates did),
         so every value is taken again, not only those `changed` found new.
         """
         deps = self.deps
-        kept = keep if isinstance(keep, (set, frozenset)) else set(keep)
-        for path in [path for path in deps if path not in kept]:
-            self._drop(path, deps.pop(path))
+        if keep is not None:
+            kept = keep if isinstance(keep, (set, frozenset)) else set(keep)
+            for path in [path for path in deps if path not in kept]:
+                self._drop(path, deps.pop(path))
         users = self.users
+        added = []  # inputs no file used before
         for path, keys in made.items():
             old = deps.get(path, frozenset())
             deps[path] = keys
@@ -497,6 +500,7 @@ class DepState:
                 found = users.get(key)
                 if found is None:
                     users[key] = {path}
+                    added.append(key)
                 else:
                     found.add(path)
         if everything:
@@ -510,8 +514,9 @@ class DepState:
             for key, value in self._fresh.items():
                 if key in users:
                     self._note(key, value)
-            for key in users.keys() - self.values.keys():
-                self._note(key, inputs.value(key))
+            for key in added:
+                if key in users and key not in self.values:
+                    self._note(key, inputs.value(key))
         self._fresh = {}
         self.fps = dict(inputs.fps)
 
