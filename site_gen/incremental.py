@@ -13,6 +13,7 @@ when unsure, rebuild.
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any, Iterable, Iterator
 
 from .index import Site, kept_references
@@ -337,6 +338,9 @@ class _Reach:
                 )
         self.topics_moved = "topics" in self.ids
         self.stories_moved = "stories" in self.ids
+        self.topics_now = set(self.ids.get("topics", ()))
+        for record in touched:
+            self.topics_now.update(site.topics_of.get(record, ()))
         # The years (as in_year keys name them) in which touched records are shown now.
         self.years: set[str] = set()
         for kind, record_id in touched:
@@ -375,6 +379,14 @@ class _Reach:
             return keys if sub in self.ids else ()
         if tag == "everything":
             return keys if self.touched else ()
+        if tag == "topic":
+            # A topic's records change only with a touched record in the topic now or before
+            # (and then all its kinds: a story's quotes move with the story's topics).
+            if sub in self.topics_now:
+                return keys
+            ids, none = self.ids, set()
+            left = any(not ids.get(key[2], none).isdisjoint(values[key] or ()) for key in keys)
+            return keys if left else ()
         if tag == "in_year":
             # A year's records change only with a record that is in it now or was.
             touched = self.touched
@@ -450,6 +462,13 @@ class DepState:
         for group, keys in self.groups.items():
             if maybe.later(group):
                 later.append((group, keys))
+                continue
+            if group[0] in ("all", "everything"):
+                # Reached means changed (a record of the kind is new, gone or edited): no
+                # need to digest every record to see it.
+                for key in maybe.candidates(group, keys, self.values):
+                    found.add(key)
+                    self._fresh[key] = ("changed", os.urandom(8).hex())
                 continue
             for key in maybe.candidates(group, keys, self.values):
                 old = self.values[key]

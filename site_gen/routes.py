@@ -209,8 +209,10 @@ class Urls:
 
     def kept(self) -> dict[str, Any]:
         """What a next build's Urls may reuse (the splits this build used)."""
-        used = [*self._split, *(f"slots:{name}:{kind}" for name, kind in self._slots)]
-        return {name: self._kept[name] for name in used if name in self._kept}
+        # Every kind's year slots (a build that looks at no year still keeps them), and
+        # the splits of the lists this build planned (not those of topics now gone).
+        slots = {name: kept for name, kept in self._kept.items() if name.startswith("slots:")}
+        return slots | {name: self._kept[name] for name in self._split if name in self._kept}
 
     def _members(self, name: str) -> tuple[list[Record], Callable[[Record], list[int]]]:
         site = self.site

@@ -386,3 +386,19 @@ def test_only_the_cache_shards_of_changed_files_are_written_again(tmp_path: Path
     report = Builder(site, out).build(AS_OF)
     assert report.ok and tree(out) == fresh(site, tmp_path / "ref")
     assert len(shards()) == 16
+
+
+@pytest.mark.parametrize("hinted", [True, False])
+def test_a_storys_quotes_move_with_the_storys_topics(tmp_path: Path, hinted: bool) -> None:
+    """A quote with a story has the story's topics: editing only the story moves the
+    quote from one topic's page (and feed, and TimelineJS file) to another's."""
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    builder = Builder(site, out)
+    builder.trust_output = hinted
+    assert builder.build(AS_OF).ok
+    moves = [("topics: [alpha, beta]", "topics: [gamma]"), ("topics: [gamma]", "topics: [beta, delta]")]
+    for old, new in moves:
+        retitle(site / "content/stories/before-vote.yaml", old, new)
+        report = builder.build(AS_OF, {"content/stories/before-vote.yaml"} if hinted else None)
+        assert report.ok and tree(out) == fresh(site, tmp_path / "ref")
