@@ -325,6 +325,9 @@ class Builder:
         if changed is None:
             self.views.clear()
             self.reuse.clear()
+            # Every file is made again: what was known of the last files is not needed,
+            # and the workers forked next would each carry a copy of it.
+            self.deps, self.fragments, self._keys = DepState(), {}, {}
         else:
             self.views.forget(changed, self.deps.touched)
         todo, changed_since = self._put_off(todo, changed)
