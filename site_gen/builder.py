@@ -26,11 +26,12 @@ from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, ViewMemo
 from .index import Site
-from .loader import RACY_NS, Loader, is_editor_temp
+from .loader import Loader
 from .render import templates_fingerprint
 from .routes import Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
 from .snapshot import Snapshot, surroundings, take, unchanged
+from .statics import StaticFiles
 from .writer import FileState, Staging, check_output_dir, digest_of, existing_files, stamp_of
 
 # The pages an edit most often remakes and that are slow to make from nothing.
@@ -114,7 +115,7 @@ class Builder:
         self._shards: dict[int, str] = {}
         self._route_paths: list[str] | None = None
         self._before: Any = None  # the settings, templates and static files a build started from
-        self._static_kept: tuple[Any, dict[str, tuple[str, bytes]], list[Problem]] | None = None
+        self.statics = StaticFiles(self.root)
         self._stale_shards: set[int] | None = None  # None: all of them
         self.reuse: Any = None  # the templates' Reuse, made with their environment
         self._warming: tuple[Any, ...] | None = None  # what the last build saw, for warm()
@@ -381,7 +382,7 @@ class Builder:
                     problems.append(one.problem)
             else:
                 produced[route.path] = (one.fingerprint, one.data)
-        for rel, (digest, data) in self._static(problems).items():
+        for rel, (digest, data) in self.statics.current(self._before.static, problems).items():
             produced[rel] = (digest, data)
         if not problems:
             for one in made.values():
@@ -390,22 +391,6 @@ class Builder:
             deps = {m.path: m.deps for m in made.values()}
             self._next_deps = (base, deps, inputs, [r.path for r in routes])
         return produced, problems
-
-    def _static(self, problems: list[Problem]) -> dict[str, tuple[str, bytes]]:
-        """The static files with their digests: read again only when the static
-        folders' listing (every file's stat, none too fresh to trust) changed."""
-        listing = self._before.static
-        now = time.time_ns()
-        kept = self._static_kept
-        if kept is not None and kept[0] == listing:
-            problems.extend(kept[2])
-            return kept[1]
-        found: list[Problem] = []
-        files = {rel: (digest_of(data), data) for rel, data in static_files(self.root, found).items()}
-        problems.extend(found)
-        trusted = all(now - mtime > RACY_NS for _, mtime, _ in listing)
-        self._static_kept = (listing, files, found) if trusted else None
-        return files
 
     def warm(self, seconds: float) -> bool:
         """Make, for about `seconds`, views and timeline entries of the pages an edit
@@ -749,41 +734,6 @@ def markdown_texts(site: Site) -> list[str]:
             for name in nested:
                 texts.extend(item["text"] for item in record.values.get(name, []) if item.get("text"))
     return texts
-
-
-def static_files(root: Path, problems: list[Problem] | None = None) -> dict[str, bytes]:
-    """The theme's static files overridden by the site's own static/ folder.
-
-    Symlinks are never followed (they could publish files from outside the
-    site); each one is reported as an error in `problems`.
-    """
-    from .render import theme_dir
-
-    files: dict[str, bytes] = {}
-    for folder in (theme_dir() / "static", root / "templates" / "static", root / "static"):
-        if not folder.is_dir():
-            continue
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames) + [d for d in dirnames if Path(dirpath, d).is_symlink()]:
-                path = Path(dirpath, name)
-                if path.is_symlink():
-                    _symlink_problem(root, path, problems)
-                elif not name.startswith(".") and not is_editor_temp(name):
-                    files["static/" + path.relative_to(folder).as_posix()] = path.read_bytes()
-    return files
-
-
-def _symlink_problem(root: Path, path: Path, problems: list[Problem] | None) -> None:
-    if problems is None:
-        return
-    try:
-        shown = path.relative_to(root).as_posix()
-    except ValueError:
-        shown = path.as_posix()
-    problems.append(
-        Problem(shown, 1, 1, "error", "symlinks are not published; copy the file into static/ instead")
-    )
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
