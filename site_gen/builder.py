@@ -215,7 +215,8 @@ class Builder:
                 self._forget_kept()
                 return self._failed(result, started, problems)
             # The search index joins the build's files, so it is written (and published) with them.
-            from .search import search_index  # imported when needed: a build with nothing to do stays quick
+            # Imported when needed: a build with nothing to do stays quick.
+            from .search import NO_PAGEFIND, search_index
 
             pages = _StagedView(produced, self._staging)
             index, notes = search_index(pages, self.out, self.files) if self.search else ({}, [])
@@ -258,6 +259,7 @@ class Builder:
             report.files,
             report.pages,
             self.search,
+            self.search and any(NO_PAGEFIND in p.message for p in notes),
         )
         if self.autosave:
             self._save()
@@ -279,6 +281,11 @@ class Builder:
             return None  # the full build reports it
         if not unchanged(snapshot, self.root, day, self.out, self.files):
             return None
+        if snapshot.search_missing:
+            from .search import pagefind_program
+
+            if pagefind_program() is not None:  # installed since: the index is to be made
+                return None
         return BuildReport(
             True,
             list(snapshot.problems),

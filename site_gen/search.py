@@ -95,6 +95,9 @@ def search_markup_global(context: Any) -> SearchMarkup:
     return search_markup(context)
 
 
+NO_PAGEFIND = "the pagefind program was not found; install it with: pip install 'site-gen[search]'"
+
+
 def pagefind_program() -> Path | None:
     """The Pagefind executable: the one the `pagefind` package finds, else one on PATH."""
     found: Path | None = None
@@ -121,9 +124,7 @@ def search_index(
     """
     program = pagefind_program()
     if program is None:
-        return {}, [
-            _warning("the pagefind program was not found; install it with: pip install 'site-gen[search]'")
-        ]
+        return {}, [_warning(NO_PAGEFIND)]
     pages = sorted(rel for rel in produced if rel.endswith(".html"))
     key = _fingerprint(program, [(rel, produced[rel][0]) for rel in pages])
     previous = {rel: state for rel, state in known.items() if rel.startswith(INDEX_DIR + "/")}

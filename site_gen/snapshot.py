@@ -34,6 +34,9 @@ class Snapshot:
     files: int = 0
     pages: int = 0
     search: bool = True
+    # The search index was left out for want of Pagefind: a build after it is installed
+    # is not a build with nothing to do.
+    search_missing: bool = False
 
 
 def static_listing(root: Path) -> list[tuple[str, int, int]]:
@@ -77,6 +80,7 @@ def take(
     files: int,
     pages: int,
     search: bool = True,
+    search_missing: bool = False,
 ) -> Snapshot:
     return Snapshot(
         as_of,
@@ -89,6 +93,7 @@ def take(
         files,
         pages,
         search,
+        search_missing,
     )
 
 

@@ -142,6 +142,18 @@ def test_without_pagefind_the_build_warns_and_the_site_still_builds(tmp_path: Pa
     assert "pip install 'site-gen[search]'" in warnings[0]
     assert (site / "output/search/index.html").is_file()
     assert not (site / "output/pagefind").exists()
+    # Pagefind installed since (here: found again), nothing else changed: the next build
+    # is not one with nothing to do, it makes the index.
+    env.pop("PAGEFIND_BINARY_PATH")
+    again = subprocess.run(
+        [sys.executable, "-m", "site_gen", "--site", str(site), "build", "--as-of", BEFORE_DEADLINE],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert again.returncode == 0 and "search index not built" not in again.stderr, again.stderr
+    assert (site / "output/pagefind/pagefind.js").is_file()
 
 
 # -- in the browser ---------------------------------------------------------------
