@@ -128,14 +128,13 @@ def test_pagefind_runs_differ_but_the_canonical_index_does_not(tmp_path: Path, e
 def test_without_pagefind_the_build_warns_and_the_site_still_builds(tmp_path: Path) -> None:
     site = fixture_site(tmp_path / "site")
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+
+    def build_now() -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "site_gen", "--site", str(site), "build", "--as-of", BEFORE_DEADLINE]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
     env["PAGEFIND_BINARY_PATH"] = str(tmp_path / "no-such-pagefind")
-    proc = subprocess.run(
-        [sys.executable, "-m", "site_gen", "--site", str(site), "build", "--as-of", BEFORE_DEADLINE],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    proc = build_now()
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if "search index not built" in line]
     assert len(warnings) == 1 and warnings[0].startswith("site.yaml:1:1: warning: ")
@@ -145,13 +144,7 @@ def test_without_pagefind_the_build_warns_and_the_site_still_builds(tmp_path: Pa
     # Pagefind installed since (here: found again), nothing else changed: the next build
     # is not one with nothing to do, it makes the index.
     env.pop("PAGEFIND_BINARY_PATH")
-    again = subprocess.run(
-        [sys.executable, "-m", "site_gen", "--site", str(site), "build", "--as-of", BEFORE_DEADLINE],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    again = build_now()
     assert again.returncode == 0 and "search index not built" not in again.stderr, again.stderr
     assert (site / "output/pagefind/pagefind.js").is_file()
 
