@@ -312,7 +312,7 @@ class Builder:
         are made again; the others keep what they last wrote.
         """
         from .markup import MarkdownRenderer
-        from .produce import PARALLEL_ROUTES, Producer
+        from .produce import PARALLEL_ROUTES
         from .render import Reuse, make_environment
 
         watch = self._watch
@@ -344,25 +344,18 @@ class Builder:
         if len(todo) >= PARALLEL_ROUTES:  # many pages: render every new text ahead, on all cores
             renderer.render_all(markdown_texts(site))
         watch.lap("markdown")
-        env = self._env[1]
         # A few pages (an edit while serving) share views with the next builds; a big
         # batch is made by forked workers, whose views die with them.
         memo = self.views if len(todo) < PARALLEL_ROUTES else None
         self.reuse.enabled = memo is not None
         if memo is None:
             self._staging.prepare()  # before the workers are forked: they write into it
-        producer = Producer(
-            self.root,
-            site,
-            urls,
-            routes,
-            renderer,
-            env,
-            base,
-            self._unchanged,
-            self.fragments,
-            changed_since,
-            memo,
+        producer = self._producer(
+            (site, urls, routes, renderer, base),
+            unchanged=self._unchanged,
+            fragments=self.fragments,
+            changed=changed_since,
+            memo=memo,
             stage=self._stage,
             known=self.files.__contains__,
         )
@@ -424,27 +417,27 @@ class Builder:
     def _warm_start(
         self, site: Site, urls: Urls, routes: list[Route], renderer: Any, base: str, only: set[str] | None
     ) -> Any:
-        from .produce import Producer
-
-        assert self._env is not None
         self.reuse.enabled = True
         # Never "unchanged" and no earlier file: the point is to render, and so keep, every
         # entry; fingerprinting each page's view (a pickle of it) would be work thrown away.
-        producer = Producer(
-            self.root,
-            site,
-            urls,
-            routes,
-            renderer,
-            self._env[1],
-            base,
-            lambda *_: False,
+        producer = self._producer(
+            (site, urls, routes, renderer, base),
+            unchanged=lambda *_: False,
             memo=self.views,
             known=lambda _: False,
         )
         queue = [r for r in routes if r.view in WARM_VIEWS and (only is None or r.path in only)]
         queue.reverse()  # popped from the end: the plan's order
         return producer, queue
+
+    def _producer(self, build: tuple[Site, Urls, list[Route], Any, str], **options: Any) -> Any:
+        """A Producer for this builder's site, templates and one build's
+        (site, urls, routes, renderer, base)."""
+        from .produce import Producer
+
+        assert self._env is not None
+        site, urls, routes, renderer, base = build
+        return Producer(self.root, site, urls, routes, renderer, self._env[1], base, **options)
 
     def _forget_kept(self) -> None:
         """After a failed build: views made from inputs the page records never took in

@@ -338,6 +338,7 @@ class _Reach:
                 )
         self.topics_moved = "topics" in self.ids
         self.stories_moved = "stories" in self.ids
+        # Touched topics, and the topics a touched record is in now.
         self.topics_now = set(self.ids.get("topics", ()))
         for record in touched:
             self.topics_now.update(site.topics_of.get(record, ()))
@@ -410,15 +411,11 @@ class _Reach:
             return sub == "events"
         return tag in ("years", "in_year") and sub.startswith(TOPIC_LIST)
 
-    def topics_reached(self, changed: set[Key], site: Site) -> set[str]:
-        """The topics whose records may have changed: those a touched record is in
-        now, those whose list of records changed (a record left or was deleted),
-        and touched topics."""
-        reached = set(self.ids.get("topics", ()))
-        reached.update(key[1] for key in changed if key[0] == "topic")
-        for record in self.touched:
-            reached.update(site.topics_of.get(record, ()))
-        return reached
+    def topics_reached(self, changed: set[Key]) -> set[str]:
+        """The topics whose records may have changed: touched topics, those a touched
+        record is in now (`topics_now`), and those whose list of records changed (a
+        record left or was deleted)."""
+        return self.topics_now | {key[1] for key in changed if key[0] == "topic"}
 
     def later_candidates(self, group: Group, keys: set[Key], topics: set[str], site: Site) -> Iterable[Key]:
         if group[0] != "url":
@@ -474,7 +471,7 @@ class DepState:
                 old = self.values[key]
                 if maybe.changes(key, old):
                     self._compare(key, old, inputs, found)
-        topics = maybe.topics_reached(found, inputs.site)
+        topics = maybe.topics_reached(found)
         for group, keys in later:
             for key in maybe.later_candidates(group, keys, topics, inputs.site):
                 self._compare(key, self.values[key], inputs, found)
