@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from . import __version__
 from .index import TOPICAL, Site
+from .jsontext import dumps_indented
 from .model import Record
 from .routes import Route
 from .views import ViewBuilder
@@ -204,7 +205,7 @@ def briefing_json(vb: ViewBuilder, record: Callable[[ViewBuilder, Record], Any] 
     }
     for kind in KIND_ORDER:
         data[kind] = [make(vb, r) for r in site.sorted(site.all(kind))]
-    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+    return dumps_indented(data) + "\n"
 
 
 BRIEFING_VERSION = 1
@@ -379,7 +380,7 @@ def timeline_json(vb: ViewBuilder, topic_id: str) -> str:
         },
         "events": [slide for _, slide in events],
     }
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    return dumps_indented(data) + "\n"
 
 
 def _slide(vb: ViewBuilder, record: Record, entry: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ order, so the output is the same bytes as a serial build's.
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import os
 import pickle
@@ -24,6 +23,7 @@ from .errors import Problem
 from .exports import EXPORTS, record_json, sitemap
 from .incremental import ROUTES, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo
 from .index import Site
+from .jsontext import dumps_indented
 from .markup import MarkdownRenderer
 from .model import Record
 from .pages import PAGES
@@ -226,7 +226,7 @@ class Producer:
                 outer, self.tracker.keys = self.tracker.keys, set()
                 try:
                     self.tracker.add(("rec", record.kind, record.id))
-                    text = _indented(json.dumps(record_json(vb, record), ensure_ascii=False, indent=1), _ITEM)
+                    text = _indented(dumps_indented(record_json(vb, record)), _ITEM)
                 finally:
                     deps, self.tracker.keys = frozenset(self.tracker.keys), outer
                 found = (deps, text)
