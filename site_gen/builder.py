@@ -53,9 +53,19 @@ class BuildReport(ProblemsReport):
     removed: list[str] = field(default_factory=list)
     rendered: int = 0
     seconds: float = 0.0
-    outputs: list[str] = field(default_factory=list)
     changed_sources: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # Every file of the output folder (made or kept), sorted only when asked for.
+    output_paths: list[str] = field(default_factory=list, repr=False)
+    _sorted: bool = field(default=False, repr=False)
+
+    @property
+    def outputs(self) -> list[str]:
+        """Every file of the output folder this build made or kept, sorted."""
+        if not self._sorted:
+            self.output_paths.sort()
+            self._sorted = True
+        return self.output_paths
 
 
 # The data files (not pages a browser reloads): serve makes them after the pages.
@@ -126,7 +136,9 @@ class Builder:
         self._next_deps: tuple[str, dict[str, frozenset[Key]], Inputs, list[str]] | None = None
         self.cache_file = self._cache_file() if cache else None
         self._env: tuple[str, Any] | None = None
-        self.snapshot: Snapshot | None = None
+        self._snapshot: Snapshot | None = None
+        self._planned: tuple[list[Route], str] | None = None
+        self._snapshot_parts: tuple[Any, ...] | None = None
         self._staging = Staging(self.out)
         self._verified: set[str] = set()
         self._digests: dict[str, str] = {}
@@ -247,20 +259,23 @@ class Builder:
         report.files = result.files
         report.rendered = rendered
         report.pages = sum(1 for path in produced if path.endswith(".html") and path != "404.html")
-        report.outputs = sorted(produced)
+        report.output_paths = list(produced)
         report.changed_sources = result.changed
-        sources = {path: (known.stamp, known.key) for path, known in self.loader.known.items()}
-        self.snapshot = take(
+        # Taken when first asked for (the next build's quick check, the cache's save):
+        # a serving builder would otherwise go over every record file after each edit.
+        known = self.loader.known  # replaced, never changed, by the next load
+        self._snapshot_parts = (
             before,
             site.config,
             site.options.as_of,
-            sources,
+            known,
             report.problems,
             report.files,
             report.pages,
             self.search,
             self.search and any(NO_PAGEFIND in p.message for p in notes),
         )
+        self._snapshot = None
         if self.autosave:
             self._save()
         else:
@@ -269,6 +284,20 @@ class Builder:
         report.timings = watch.laps
         report.seconds = time.perf_counter() - started
         return report
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """What the last successful build read, for the quick check (see snapshot.py)."""
+        if self._snapshot is None and self._snapshot_parts is not None:
+            before, config, as_of, known, *rest = self._snapshot_parts
+            sources = {path: (entry.stamp, entry.key) for path, entry in known.items()}
+            self._snapshot = take(before, config, as_of, sources, *rest)
+            self._snapshot_parts = None
+        return self._snapshot
+
+    @snapshot.setter
+    def snapshot(self, value: Snapshot | None) -> None:
+        self._snapshot, self._snapshot_parts = value, None
 
     def _quick(self, as_of: str | date | None, started: float) -> BuildReport | None:
         """The last build's report when nothing it read or wrote has changed since."""
@@ -291,7 +320,7 @@ class Builder:
             list(snapshot.problems),
             snapshot.files,
             pages=snapshot.pages,
-            outputs=sorted(self.files),
+            output_paths=list(self.files),
             seconds=time.perf_counter() - started,
         )
 
@@ -326,7 +355,7 @@ class Builder:
             self.reuse = Reuse()
             self._env = (templates, make_environment(self.root, self.reuse))
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
-        pages = _hash("\n".join(r.path for r in routes if r.is_page))
+        pages = self._pages_digest(routes)
         inputs = Inputs(site, urls, self.loader.fingerprints(), pages)
         watch.lap("inputs")
         todo, changed = self._todo(routes, base, inputs)
@@ -391,6 +420,13 @@ class Builder:
             deps = {m.path: m.deps for m in made.values()}
             self._next_deps = (base, deps, inputs, [r.path for r in routes])
         return produced, problems
+
+    def _pages_digest(self, routes: list[Route]) -> str:
+        """One digest of every page's path (the sitemap's input): the last one while the
+        plan is the same routes (mostly the very same objects, compared in C)."""
+        if self._planned is None or self._planned[0] != routes:
+            self._planned = (routes, _hash("\n".join(r.path for r in routes if r.is_page)))
+        return self._planned[1]
 
     def warm(self, seconds: float) -> bool:
         """Make, for about `seconds`, views and timeline entries of the pages an edit

@@ -13,6 +13,7 @@ import time
 from collections.abc import Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from .errors import Problem, Problems
@@ -214,6 +215,14 @@ class Loader:
         self._replaced: list[tuple[_Known | None, _Known | None]] = []
         self._racy: set[str] = set()  # files read with no stamp to trust: read again each load
         self.replaced: list[str] = []  # the files whose entry the last load made anew or dropped
+        # Where each file of the last walk's listing is in it (kept while the listing is).
+        self._where: dict[str, int] = {}
+        # The records in file order, kept from load to load (see _records).
+        self._order: list[str] = []
+        self._at: dict[str, int] = {}
+        self._count = 0
+        self._results: list[list[Record]] = []
+        self._troubled: set[str] = set()  # files with problems of their own
 
     def load(self, problems: Problems, hint: Collection[str] | None = None) -> tuple[list[Record], int]:
         """All records (with their file problems added); and the number of files.
@@ -231,7 +240,9 @@ class Loader:
             # Only the hinted files can have changed since the last load (which read every
             # file), and those saved too recently for their stat to tell (see _trusted).
             hinted |= self._racy
-            fresh, looked = dict(self.known), [pair for pair in sources if pair[0].relpath in hinted]
+            where = self._where
+            places = sorted(where[path] for path in hinted if path in where)
+            fresh, looked = dict(self.known), [sources[place] for place in places]
         else:
             fresh, looked = {}, sources
         for source, stamp in looked:
@@ -267,14 +278,33 @@ class Loader:
         else:
             self._racy = {p for p in self._racy | hinted if p in fresh and not fresh[p].stamp[0]}
         self._replaced.extend((self.known.get(path), fresh.get(path)) for path in self.changed)
-        self.known = fresh
-        records: list[Record] = []
-        for relpath in sorted(fresh):
-            result = fresh[relpath].result
-            records.extend(result.records)
-            if result.problems:
-                problems.extend(result.problems)
-        return records, len(fresh)
+        old, self.known = self.known, fresh
+        return self._records(fresh, None if looked is sources else paths, old, problems), len(fresh)
+
+    def _records(
+        self, fresh: dict[str, _Known], looked: list[str] | None, old: dict[str, _Known], problems: Problems
+    ) -> list[Record]:
+        """Every record in file path order, with the files' problems. After a load that
+        looked only at `looked` (and found them all), the last load's order is patched
+        where a file's entry changed, instead of sorting and joining every file again."""
+        if looked is None or len(fresh) != len(self._order) or any(p not in fresh for p in looked):
+            self._order = sorted(fresh)
+            self._at = {path: place for place, path in enumerate(self._order)}
+            self._results = [fresh[path].result.records for path in self._order]
+            self._troubled = {path for path in self._order if fresh[path].result.problems}
+        else:
+            at = self._at
+            for path in looked:
+                if fresh[path] is not old.get(path):
+                    self._results[at[path]] = fresh[path].result.records
+                    self._troubled.discard(path)
+                    if fresh[path].result.problems:
+                        self._troubled.add(path)
+        for path in sorted(self._troubled):
+            problems.extend(fresh[path].result.problems)
+        records = list(chain.from_iterable(self._results))
+        self._count = len(records)
+        return records
 
     def _discover(
         self, problems: Problems, hint: Collection[str] | None
@@ -291,6 +321,8 @@ class Loader:
         else:
             hinted = set(hint or ())
         assert listing is not None
+        if hinted is None:  # walked: a new listing
+            self._where = {source.relpath: place for place, (source, _) in enumerate(sources)}
         self._listing = (sources, listing[1])
         self.walks += 1
         problems.extend(listing[1])
@@ -304,7 +336,7 @@ class Loader:
         hinted = [path for path in hint if path.startswith("content/")]
         if not hinted:
             return sources
-        where = {source.relpath: at for at, (source, _) in enumerate(sources)}
+        where = self._where
         fresh = list(sources)
         for path in hinted:
             at = where.get(path)
@@ -343,7 +375,7 @@ class Loader:
                 if new is not None:
                     for index, record in enumerate(new.result.records):
                         found[(record.kind, record.id)] = f"{new.key}:{index}"
-            if len(found) == sum(len(k.result.records) for k in self.known.values()):
+            if len(found) == self._count:  # every record of the last load
                 return found
         found = self._fingerprints = {}
         for known in self.known.values():
@@ -356,5 +388,5 @@ class Loader:
 
     def restore(self, state: dict[str, tuple[tuple[int, int], str, FileResult]]) -> None:
         self.known = {p: _Known(stamp, key, result) for p, (stamp, key, result) in state.items()}
-        self._fingerprints, self._replaced = None, []
+        self._fingerprints, self._replaced, self._order = None, [], []
         self._racy = {p for p, known in self.known.items() if not known.stamp[0]}

@@ -144,6 +144,7 @@ class Urls:
         # objects (a record is the same object while its file is unchanged).
         self._kept = kept if kept is not None else {}
         self._slots: dict[tuple[str, str], YearSlots] = {}
+        self._routes: dict[str, tuple[tuple[str, ...], list[Route]]] = {}
         self.quote_years = sorted(self._slots_of("quotes", "quotes").years(), reverse=True)
         points = set()
         for kind in TIMELINE_KINDS:
@@ -212,7 +213,7 @@ class Urls:
         # Every kind's year slots (a build that looks at no year still keeps them), and
         # the splits of the lists this build planned (not those of topics now gone).
         slots = {name: kept for name, kept in self._kept.items() if name.startswith("slots:")}
-        return slots | {name: self._kept[name] for name in self._split if name in self._kept}
+        return slots | self._routes | {name: self._kept[name] for name in self._split if name in self._kept}
 
     def _members(self, name: str) -> tuple[list[Record], Callable[[Record], list[int]]]:
         site = self.site
@@ -253,6 +254,19 @@ class Urls:
             return self.list_path(name)
         return f"questions/{QUESTION_ARCHIVE}{year}/" if name == "questions" else f"{name}/{year}/"
 
+    def record_routes(self, kind: str, view: str) -> list[Route]:
+        """A page for each record of `kind`: the last build's routes while the ids
+        are the same (making ten thousand routes costs more than comparing ids)."""
+        ids = tuple(self.site.records[kind])
+        key = f"routes:{kind}:{view}"
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == ids:
+            self._routes[key] = kept
+            return kept[1]
+        routes = [Route(f"{kind}/{rid}/index.html", view, rid) for rid in ids]
+        self._routes[key] = self._kept[key] = (ids, routes)
+        return routes
+
     def record(self, kind: str, record_id: str) -> str:
         """The URL path (relative to the site root) where a record is shown."""
         if kind == "events":
@@ -269,23 +283,27 @@ class Urls:
 TIMELINE_KINDS = ("stories", "events", "quotes", "questions")
 
 
+# Every site has these (the same objects from build to build: plans compare quickly).
+FIXED_ROUTES = (
+    Route("index.html", "home"),
+    Route("topics/index.html", "topics"),
+    Route("timeline/index.html", "timeline"),
+    Route("questions/index.html", "questions"),
+    Route("people/index.html", "people"),
+    Route("quotes/index.html", "quotes"),
+    Route("404.html", "not_found"),
+    Route("search/index.html", "search"),
+    Route("feed.xml", "feed"),
+    Route("sitemap.xml", "sitemap"),
+    Route("robots.txt", "robots"),
+    Route("data/briefing.json", "briefing_json"),
+    Route("data/briefing.schema.json", "briefing_schema"),
+)
+
+
 def plan(site: Site, urls: Urls) -> list[Route]:
     """Every file the site is made of, in a stable order."""
-    routes = [
-        Route("index.html", "home"),
-        Route("topics/index.html", "topics"),
-        Route("timeline/index.html", "timeline"),
-        Route("questions/index.html", "questions"),
-        Route("people/index.html", "people"),
-        Route("quotes/index.html", "quotes"),
-        Route("404.html", "not_found"),
-        Route("search/index.html", "search"),
-        Route("feed.xml", "feed"),
-        Route("sitemap.xml", "sitemap"),
-        Route("robots.txt", "robots"),
-        Route("data/briefing.json", "briefing_json"),
-        Route("data/briefing.schema.json", "briefing_schema"),
-    ]
+    routes = list(FIXED_ROUTES)
     routes += [Route(f"timeline/{y}/index.html", "timeline", str(y)) for y in urls.archived("timeline")]
     routes += [Route(f"quotes/{y}/index.html", "quotes", str(y)) for y in urls.archived("quotes")]
     settled = urls.archived("questions")
@@ -297,5 +315,5 @@ def plan(site: Site, urls: Urls) -> list[Route]:
         for year in urls.archived(topic_list(topic_id)):
             routes.append(Route(f"topics/{topic_id}/{year}/index.html", "topic_year", f"{topic_id}/{year}"))
     for kind, view in (("stories", "story"), ("questions", "question"), ("people", "person")):
-        routes += [Route(f"{kind}/{rid}/index.html", view, rid) for rid in site.records[kind]]
+        routes += urls.record_routes(kind, view)
     return routes
