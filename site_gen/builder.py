@@ -35,7 +35,7 @@ from .statics import StaticFiles
 from .writer import FileState, Staging, check_output_dir, digest_of, existing_files, stamp_of
 
 # The pages an edit most often remakes and that are slow to make from nothing.
-WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic")
+WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic", "topic_year", "questions")
 
 
 MAX_TEMPLATE_PROBLEMS = 20

@@ -203,6 +203,40 @@ class TrackedUrls:
         return getattr(self._urls, name)
 
 
+class KeptList:
+    """One view per record of a list, kept by a ViewMemo between builds (see SharedViews.each).
+
+    `stale`: the records whose view the memo forgot since; `ids` the ids of
+    `records` (held here, so that no other object takes one of them meanwhile).
+    """
+
+    def __init__(
+        self, name: str, records: list[Any], ids: list[int], values: list[Any], deps: set[Key]
+    ) -> None:
+        self.name, self.records, self.ids, self.values, self.deps = name, records, ids, values, deps
+        self.places = {(record.kind, record.id): place for place, record in enumerate(records)}
+        self.stale: set[tuple[str, str]] = set()
+
+    def changed(self, records: list[Any], ids: list[int], at_most: int) -> list[int] | None:
+        """The places to make again in `records` (whose ids are `ids`); None: make it whole."""
+        if len(ids) != len(self.ids):
+            return None
+        places = set() if ids == self.ids else {p for p, (a, b) in enumerate(zip(ids, self.ids)) if a != b}
+        for record in self.stale:
+            place = self.places.get(record)
+            if place is None:
+                return None
+            places.add(place)
+        self.stale = set()
+        if len(places) > at_most:
+            return None
+        for place in places:  # a record edited in place, not one moved (its place is noted)
+            old, new = self.records[place], records[place]
+            if (old.kind, old.id) != (new.kind, new.id):
+                return None
+        return sorted(places)
+
+
 class ViewMemo:
     """Per-record views kept between the builds of one builder (serve's), with the
     inputs each was made from: `forget` drops those a change may have altered.
@@ -218,6 +252,13 @@ class ViewMemo:
         self._indexed = indexed
         self._users: dict[Key, set[tuple[str, str, str]]] = {}
         self._of_record: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
+        self.lists: dict[tuple[str, str], KeptList] = {}  # by (user, view name)
+
+    PATCH_AT_MOST = 64  # records of a kept list made again; more, and it is made whole
+
+    def watch(self, kept: KeptList, user: str) -> None:
+        """Keep `kept`, and tell it which of its records' views are forgotten."""
+        self.lists[(user, kept.name)] = kept
 
     def put(self, key: tuple[str, str, str], value: Any, deps: frozenset[Key]) -> tuple[Any, frozenset[Key]]:
         found = self.views[key] = (value, deps)
@@ -233,6 +274,7 @@ class ViewMemo:
         self.groups.clear()
         self._users.clear()
         self._of_record.clear()
+        self.lists.clear()
 
     def forget(self, changed: set[Key], touched: set[tuple[str, str]]) -> None:
         """Drop the views one of whose inputs changed, and every view of a record whose
@@ -242,6 +284,9 @@ class ViewMemo:
             stale |= self._users.get(key, set())
         for record in touched:
             stale |= self._of_record.get(record, set())
+        if self.lists:
+            for kept in self.lists.values():
+                kept.stale.update((key[1], key[2]) for key in stale if key[0] == kept.name)
         for key in stale:
             _, deps = self.views.pop(key)
             for dep in deps:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
+from itertools import chain, compress
 from typing import Any, Callable
 
 from .index import TOPICAL
@@ -54,50 +56,49 @@ def open_questions(vb: ViewBuilder, records: list[Record]) -> list[QuestionView]
     return question_order(vb, [q for q in records if q.values["status"] == "open"])
 
 
-def whats_next(vb: ViewBuilder, records: list[Record]) -> tuple[Next, ...]:
+def whats_next(vb: ViewBuilder, records: list[Record], user: str) -> tuple[Next, ...]:
     """Upcoming deadlines and scheduled events from the as-of date on, nearest first."""
-    site, as_of, items = vb.site, vb.site.options.as_of, []
-    for record in records:
-        if record.kind == "questions" and record.values["status"] == "open":
-            deadline = record.values.get("deadline")
-            if deadline and deadline.last_day(vb.tz) >= as_of:
-                items.append(
-                    (
-                        site.sort_key(record, deadline),
-                        Next(
-                            "deadline",
-                            deadline.display(vb.tz),
-                            deadline.machine(),
-                            record.values["question"],
-                            f"questions/{record.id}/",
-                            vb.topic_links(record),
-                        ),
-                    )
-                )
-        elif record.kind == "events" and record.values["date"].last_day(vb.tz) >= as_of:
-            when = record.values["date"]
-            items.append(
-                (
-                    site.sort_key(record),
-                    Next(
-                        "event",
-                        vb.shown_date(record),
-                        when.machine(),
-                        record.values["title"],
-                        vb.urls.record("events", record.id),
-                        vb.topic_links(record),
-                    ),
-                )
-            )
+    items = [item for item in vb.each("next", records, lambda r: _next(vb, r), user) if item is not None]
     return tuple(item for _, item in sorted(items, key=lambda pair: pair[0]))
 
 
-def changed_entries(vb: ViewBuilder, records: list[Record]) -> tuple[Entry, ...]:
+def _next(vb: ViewBuilder, record: Record) -> tuple[Any, Next] | None:
+    """A record's "what's next" item (sort key, item), if it has one."""
+    site, as_of = vb.site, vb.site.options.as_of
+    if record.kind == "questions" and record.values["status"] == "open":
+        deadline = record.values.get("deadline")
+        if deadline and deadline.last_day(vb.tz) >= as_of:
+            return (
+                site.sort_key(record, deadline),
+                Next(
+                    "deadline",
+                    deadline.display(vb.tz),
+                    deadline.machine(),
+                    record.values["question"],
+                    f"questions/{record.id}/",
+                    vb.topic_links(record),
+                ),
+            )
+    elif record.kind == "events" and record.values["date"].last_day(vb.tz) >= as_of:
+        when = record.values["date"]
+        return (
+            site.sort_key(record),
+            Next(
+                "event",
+                vb.shown_date(record),
+                when.machine(),
+                record.values["title"],
+                vb.urls.record("events", record.id),
+                vb.topic_links(record),
+            ),
+        )
+    return None
+
+
+def changed_entries(vb: ViewBuilder, records: list[Record], user: str) -> tuple[Entry, ...]:
     """What moved in the recent window, newest first: new, updated, corrected, answered."""
     window = recent_window(vb.site)
-    found = [
-        pair for record in records for pair in vb.cached("moved", record, lambda r: _moved(vb, r, window))
-    ]
+    found = list(chain.from_iterable(vb.each("moved", records, lambda r: _moved(vb, r, window), user)))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return tuple(entry for _, entry in found)
 
@@ -177,19 +178,25 @@ def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     active = [t for t in site.all("topics") if t.values["status"] == "active"]
     everything = [r for kind in TOPICAL for r in site.all(kind)]
     summaries = tuple(topic_summary(vb, t) for t in active)
-    said = [q for q in site.all("quotes") if q.values["date"].first_day(vb.tz) <= site.options.as_of]
-    quotes = sorted(said, key=site.sort_key, reverse=True)[:RECENT_QUOTES]
+    quotes = recent_quotes(vb, site.all("quotes"))
     start, end = recent_window(site)
     return "home.html", {
         "page": vb.page("", site.config.title, "home"),
-        "changed": changed_entries(vb, everything),
+        "changed": changed_entries(vb, everything, "home"),
         "window": (vb.day(start), vb.day(end)),
         "recent_days": site.config.recent_days,
         "topics": summaries,
         "open_questions": tuple(open_questions(vb, site.all("questions"))),
-        "next": whats_next(vb, everything),
+        "next": whats_next(vb, everything, "home"),
         "quotes": tuple(vb.quote(q) for q in quotes),
     }
+
+
+def recent_quotes(vb: ViewBuilder, quotes: list[Record]) -> list[Record]:
+    """The newest quotes said up to the as-of date."""
+    as_of, tz = vb.site.options.as_of, vb.tz
+    said = vb.each("said", quotes, lambda q: q.values["date"].first_day(tz) <= as_of, "home")
+    return heapq.nlargest(RECENT_QUOTES, compress(quotes, said), key=vb.site.sort_key)
 
 
 def topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
@@ -206,7 +213,7 @@ def _topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
         topic.values["status"],
         vb.markdown(topic.values["summary"]),
         latest(vb, records),
-        changed_entries(vb, records),
+        changed_entries(vb, records, f"topics/{topic.id}/"),
         sum(1 for r in records if r.kind == "questions" and r.values["status"] == "open"),
         vb.date(last.date) if last and last.date else None,
     )
@@ -249,7 +256,7 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
         "latest": latest(vb, records),
         "unknown": tuple(open_questions(vb, questions)),
         "dropped": tuple(dropped),
-        "next": whats_next(vb, records),
+        "next": whats_next(vb, records, f"topics/{topic_id}/"),
         "years": _year_links(vb, name),
         "timeline": vb.timeline(_unique(shown), years),
         "quotes": _topic_quotes(vb, shown, years),

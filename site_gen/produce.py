@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from .errors import Problem
 from .exports import EXPORTS, record_json, sitemap
-from .incremental import ROUTES, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo
+from .incremental import ROUTES, KeptList, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo
 from .index import Site
 from .jsontext import dumps_indented
 from .markup import MarkdownRenderer
@@ -93,6 +93,35 @@ class SharedViews(ViewBuilder):
 
     def cached(self, name: str, record: Record, make: Callable[[Record], Any]) -> Any:
         return self._shared(name, record, make)
+
+    def each(self, name: str, records: list[Record], make: Callable[[Record], Any], user: str) -> list[Any]:
+        """One view per record of a long list (every record, for the home page), kept
+        whole between builds: after an edit only the records that are new objects, or
+        whose view was forgotten, are looked at again, not the ten thousand others.
+
+        The page notes the inputs of every record's view as before; those of views
+        made again are added to the list's (a few more inputs than needed make a
+        page more often, never less), and a list made whole starts afresh.
+        """
+        kept = self._kept.lists.get((user, name))
+        ids = list(map(id, records))
+        places = None if kept is None else kept.changed(records, ids, self._kept.PATCH_AT_MOST)
+        outer = self._tracker.keys
+        try:
+            if places is None:
+                self._tracker.keys = set()
+                values = [self._shared(name, record, make) for record in records]
+                kept = KeptList(name, records, ids, values, self._tracker.keys)
+                self._kept.watch(kept, user)
+            else:
+                self._tracker.keys = kept.deps
+                for place in places:
+                    kept.values[place] = self._shared(name, records[place], make)
+                kept.records, kept.ids = records, ids
+        finally:
+            self._tracker.keys = outer
+        outer |= kept.deps
+        return kept.values
 
     def month_group(self, month: tuple[int, int], entries: tuple[Any, ...]) -> Any:
         """The same group object for the same entry objects, so that templates can

@@ -148,8 +148,31 @@ def news_article(site: Any, page: Any, context: Mapping[str, Any]) -> Node:
     )
 
 
+_KEPT_AT_MOST = 50_000
+_kept_quotations: dict[tuple[int, str, bool, str], tuple[Any, Node]] = {}
+
+
 def quotation(site: Any, quote: Any, page: Any, anchored: bool) -> Node:
-    """A quote; `anchored` when this page carries the quote's own anchor."""
+    """A quote; `anchored` when this page carries the quote's own anchor.
+
+    An anchored one (the quotes pages', which list a thousand of them) is kept
+    for the same view object on the same page: a serving builder keeps quote
+    views between builds.
+    """
+    if not anchored:
+        return _quotation(site, quote, page, anchored)
+    key = (id(quote), page.canonical, anchored, str(site.base_url))
+    found = _kept_quotations.get(key)
+    if found is not None and found[0] is quote:
+        return found[1]
+    if len(_kept_quotations) >= _KEPT_AT_MOST:
+        _kept_quotations.clear()
+    node = _quotation(site, quote, page, anchored)
+    _kept_quotations[key] = (quote, node)  # the view is held, so its id is not reused meanwhile
+    return node
+
+
+def _quotation(site: Any, quote: Any, page: Any, anchored: bool) -> Node:
     source = quote.source
     return _drop_empty(
         {

@@ -183,6 +183,12 @@ class ViewBuilder:
         between pages (and builds) keeps it with the inputs it was made from."""
         return make(record)
 
+    def each(self, name: str, records: list[Record], make: Callable[[Record], Any], user: str) -> list[Any]:
+        """`cached(name, r, make)` for every record, in order. `user` names the list
+        (a page's part, such as "home"): a builder that keeps views between builds
+        keeps the whole list too, and makes again only what changed in it."""
+        return [self.cached(name, record, make) for record in records]
+
     # -- small pieces -------------------------------------------------------
 
     def date(self, when: PartialDate) -> DateView:

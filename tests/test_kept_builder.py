@@ -402,3 +402,39 @@ def test_a_storys_quotes_move_with_the_storys_topics(tmp_path: Path, hinted: boo
         retitle(site / "content/stories/before-vote.yaml", old, new)
         report = builder.build(AS_OF, {"content/stories/before-vote.yaml"} if hinted else None)
         assert report.ok and tree(out) == fresh(site, tmp_path / "ref")
+
+
+def test_the_home_pages_kept_lists_follow_edits_in_and_out_of_the_window(tmp_path: Path) -> None:
+    """The home page keeps "what moved", "what's next" and the quotes said so far as
+    whole lists between builds and makes again only the edited records' parts: a
+    story moved into the recent window and out again, a revision dated in it, an
+    event moved to the future, a quote moved past the as-of date, all as a fresh
+    build shows them."""
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    builder = Builder(site, out)
+    builder.trust_output = True
+    assert builder.build(AS_OF).ok
+    edits = [
+        ("stories/old-delta.yaml", "date: 2024-01-15", "date: 2025-11-28"),  # into the window
+        ("stories/may-day.yaml", "date: 2023-05-01", "date: 2023-05-01\nupdated: 2025-11-27"),
+        ("stories/old-delta.yaml", "date: 2025-11-28", "date: 2024-01-15"),  # out again
+        ("events/events.yaml", "date: 2023-05\n", "date: 2026-01\n"),  # now upcoming
+        ("quotes/ann-old.yaml", "date: 2023-05-01", "date: 2026-02-01"),  # not said yet
+        # The entries of unedited records name the topic: their kept parts are forgotten.
+        ("topics/alpha.yaml", "title: Alpha affair", "title: Alpha scandal"),
+    ]
+    for name, old, new in edits:
+        retitle(site / "content" / name, old, new)
+        report = builder.build(AS_OF, {f"content/{name}"})
+        assert report.ok, [str(p) for p in report.problems]
+        assert tree(out) == fresh(site, tmp_path / "ref"), name
+        assert "index.html" in report.written
+    kept = builder.views.lists[("home", "moved")]
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Again ")
+    assert builder.build(AS_OF, {"content/stories/may-day.yaml"}).ok
+    # Patched where the edit was, not made whole: the same list, with the new title in it.
+    assert builder.views.lists[("home", "moved")] is kept
+    home = (out / "index.html").read_text(encoding="utf-8")
+    assert "Again " in home and "Alpha scandal" in home and "Alpha affair" not in home
+    assert tree(out) == fresh(site, tmp_path / "ref")
