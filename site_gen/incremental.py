@@ -253,6 +253,10 @@ class ViewMemo:
         self._users: dict[Key, set[tuple[str, str, str]]] = {}
         self._of_record: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
         self.lists: dict[tuple[str, str], KeptList] = {}  # by (user, view name)
+        # A page's timeline entries in order, with the entry lists they came from (by page).
+        self.orders: dict[str, tuple[list[Any], list[Any]]] = {}
+        # Only a memo kept between builds keeps whole lists (a worker's dies with its batch).
+        self.keeps_lists = indexed
 
     PATCH_AT_MOST = 64  # records of a kept list made again; more, and it is made whole
 
@@ -275,6 +279,7 @@ class ViewMemo:
         self._users.clear()
         self._of_record.clear()
         self.lists.clear()
+        self.orders.clear()
 
     def forget(self, changed: set[Key], touched: set[tuple[str, str]]) -> None:
         """Drop the views one of whose inputs changed, and every view of a record whose

@@ -258,7 +258,7 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
         "dropped": tuple(dropped),
         "next": whats_next(vb, records, f"topics/{topic_id}/"),
         "years": _year_links(vb, name),
-        "timeline": vb.timeline(_unique(shown), years),
+        "timeline": vb.timeline(_unique(shown), years, f"topics/{topic_id}/"),
         "quotes": _topic_quotes(vb, shown, years),
     }
 
@@ -276,7 +276,7 @@ def topic_year(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
         "topic": _topic_header(vb, record),
         "year": int(year),
         "years": _year_links(vb, name),
-        "timeline": vb.timeline(shown, {int(year)}),
+        "timeline": vb.timeline(shown, {int(year)}, path),
         "quotes": _topic_quotes(vb, shown, {int(year)}),
     }
 
@@ -322,7 +322,7 @@ def timeline(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
         "page": vb.page(path, title, "timeline", crumbs=crumbs),
         "year": int(arg) if arg else None,
         "years": _year_links(vb, "timeline"),
-        "timeline": vb.timeline(everything, years) if years else (),
+        "timeline": vb.timeline(everything, years, path) if years else (),
     }
 
 

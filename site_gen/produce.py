@@ -10,12 +10,13 @@ order, so the output is the same bytes as a serial build's.
 
 from __future__ import annotations
 
-import hashlib
+import bisect
 import multiprocessing
 import os
 import pickle
 import re
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,7 +30,8 @@ from .model import Record
 from .pages import PAGES
 from .render import TemplateProblem, render_page
 from .routes import Route, Urls
-from .views import ViewBuilder
+from .views import ViewBuilder, entry_order
+from .writer import digest_of
 
 PARALLEL_ROUTES = 300
 MONTH_GROUPS_KEPT = 20_000
@@ -103,6 +105,8 @@ class SharedViews(ViewBuilder):
         made again are added to the list's (a few more inputs than needed make a
         page more often, never less), and a list made whole starts afresh.
         """
+        if not self._kept.keeps_lists:
+            return [self._shared(name, record, make) for record in records]
         kept = self._kept.lists.get((user, name))
         ids = list(map(id, records))
         places = None if kept is None else kept.changed(records, ids, self._kept.PATCH_AT_MOST)
@@ -121,7 +125,20 @@ class SharedViews(ViewBuilder):
         finally:
             self._tracker.keys = outer
         outer |= kept.deps
-        return kept.values
+        return list(kept.values)  # patched in place by the next build
+
+    def timeline(self, records: list[Record], years: Any = None, user: str | None = None) -> Any:
+        """A page's timeline; a serving builder keeps its entries' order between builds and
+        moves only the entries of records whose entries are new (a year page has thousands)."""
+        if user is None or not self._kept.keeps_lists:
+            return super().timeline(records, years)
+        lists = self.each("entries", records, super().entries, user)
+        kept = self._kept.orders.get(user)
+        keyed = None if kept is None else _reordered(kept[0], kept[1], lists)
+        if keyed is None:
+            keyed = sorted(chain.from_iterable(lists), key=entry_order)
+        self._kept.orders[user] = (lists, keyed)
+        return self.grouped(keyed, years)
 
     def month_group(self, month: tuple[int, int], entries: tuple[Any, ...]) -> Any:
         """The same group object for the same entry objects, so that templates can
@@ -134,6 +151,26 @@ class SharedViews(ViewBuilder):
                 groups.clear()
             found = groups[key] = super().month_group(month, entries)
         return found
+
+
+def _reordered(old: list[Any], keyed: list[Any], lists: list[Any]) -> list[Any] | None:
+    """`keyed` (the entries of `old`'s lists, in order) for `lists` instead: the entries of
+    the lists that are new objects taken out and theirs put in at their places. None
+    when the lists are too different to be worth it. Each entry's place in the order is
+    unique (see entry_order), so this is the order a full sort gives."""
+    if len(old) != len(lists):
+        return None
+    places = [place for place, (a, b) in enumerate(zip(old, lists)) if a is not b]
+    if not places:
+        return keyed
+    if len(places) > ViewMemo.PATCH_AT_MOST:
+        return None
+    gone = {id(entry) for place in places for _, entry in old[place]}
+    moved = [pair for pair in keyed if id(pair[1]) not in gone]
+    for place in places:
+        for pair in lists[place]:
+            bisect.insort(moved, pair, key=entry_order)
+    return moved
 
 
 @dataclass
@@ -329,4 +366,4 @@ def _indented(text: str, indent: str) -> str:
 
 
 def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return digest_of(data)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from html import unescape
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from jinja2 import pass_context
 
@@ -149,27 +149,31 @@ def news_article(site: Any, page: Any, context: Mapping[str, Any]) -> Node:
 
 
 _KEPT_AT_MOST = 50_000
-_kept_quotations: dict[tuple[int, str, bool, str], tuple[Any, Node]] = {}
+_kept_nodes: dict[tuple[str, int, str], tuple[Any, Node]] = {}
+
+
+def _kept(name: str, view: Any, where: str, make: Callable[..., Node], *args: Any) -> Node:
+    """`make(*args)`, kept for the same view object at the same place (`where`: what else
+    the node depends on). A serving builder keeps views between builds, and the
+    big list pages hold a thousand quotes or events."""
+    key = (name, id(view), where)
+    found = _kept_nodes.get(key)
+    if found is not None and found[0] is view:
+        return found[1]
+    if len(_kept_nodes) >= _KEPT_AT_MOST:
+        _kept_nodes.clear()
+    node = make(*args)
+    _kept_nodes[key] = (view, node)  # the view is held, so its id is not reused meanwhile
+    return node
 
 
 def quotation(site: Any, quote: Any, page: Any, anchored: bool) -> Node:
-    """A quote; `anchored` when this page carries the quote's own anchor.
-
-    An anchored one (the quotes pages', which list a thousand of them) is kept
-    for the same view object on the same page: a serving builder keeps quote
-    views between builds.
-    """
+    """A quote; `anchored` when this page carries the quote's own anchor (the quotes
+    pages', which are kept: see _kept)."""
     if not anchored:
         return _quotation(site, quote, page, anchored)
-    key = (id(quote), page.canonical, anchored, str(site.base_url))
-    found = _kept_quotations.get(key)
-    if found is not None and found[0] is quote:
-        return found[1]
-    if len(_kept_quotations) >= _KEPT_AT_MOST:
-        _kept_quotations.clear()
-    node = _quotation(site, quote, page, anchored)
-    _kept_quotations[key] = (quote, node)  # the view is held, so its id is not reused meanwhile
-    return node
+    where = f"{page.canonical}\0{site.base_url}"
+    return _kept("quotation", quote, where, _quotation, site, quote, page, anchored)
 
 
 def _quotation(site: Any, quote: Any, page: Any, anchored: bool) -> Node:
@@ -222,20 +226,22 @@ def events(site: Any, groups: Iterable[Any]) -> list[Node]:
         for entry in group.entries:
             if entry.kind != "event":
                 continue
-            found.append(
-                _drop_empty(
-                    {
-                        "@type": "Event",
-                        "@id": _absolute(site, entry.path),
-                        "name": entry.title,
-                        "startDate": when(entry.date),
-                        "description": plain(entry.summary) if entry.summary else None,
-                        "url": _absolute(site, entry.path),
-                        "about": _topics(site, entry.topics),
-                    }
-                )
-            )
+            found.append(_kept("event", entry, str(site.base_url), _event, site, entry))
     return found
+
+
+def _event(site: Any, entry: Any) -> Node:
+    return _drop_empty(
+        {
+            "@type": "Event",
+            "@id": _absolute(site, entry.path),
+            "name": entry.title,
+            "startDate": when(entry.date),
+            "description": plain(entry.summary) if entry.summary else None,
+            "url": _absolute(site, entry.path),
+            "about": _topics(site, entry.topics),
+        }
+    )
 
 
 def person(site: Any, page: Any, view: Mapping[str, Any]) -> Node:

@@ -166,6 +166,11 @@ NAV = (
 )
 
 
+def entry_order(pair: tuple[Any, Entry]) -> tuple[Any, str]:
+    """A timeline's order: the record's date order, then the kind of entry (unique per entry)."""
+    return (pair[0], pair[1].kind)
+
+
 class ViewBuilder:
     """Builds views for one build; caches per-record views within it."""
 
@@ -332,10 +337,17 @@ class ViewBuilder:
             **common,
         )  # type: ignore[arg-type]
 
-    def timeline(self, records: list[Record], years: Container[int] | None = None) -> tuple[MonthGroup, ...]:
-        """Entries in date order (only those of `years`, when given), under month or year headings."""
+    def timeline(
+        self, records: list[Record], years: Container[int] | None = None, user: str | None = None
+    ) -> tuple[MonthGroup, ...]:
+        """Entries in date order (only those of `years`, when given), under month or year
+        headings. `user`: the page (a builder that keeps views keeps its order too)."""
         keyed = [pair for record in records for pair in self.entries(record)]
-        keyed.sort(key=lambda pair: (pair[0], pair[1].kind))
+        keyed.sort(key=entry_order)
+        return self.grouped(keyed, years)
+
+    def grouped(self, keyed: list[tuple[Any, Entry]], years: Container[int] | None) -> tuple[MonthGroup, ...]:
+        """Entries in date order under their month headings (those of `years`, when given)."""
         groups: list[tuple[tuple[int, int], list[Entry]]] = []
         for _key, entry in keyed:
             month = entry.month

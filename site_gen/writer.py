@@ -34,7 +34,9 @@ class WriteReport:
 
 
 def digest_of(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """An output file's identity. SHA-256 runs on the CPU's SHA instructions where
+    there are some, at twice BLAKE2's speed: a year's timeline page is megabytes."""
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def stamp_of(path: str | Path) -> tuple[int, int] | None:

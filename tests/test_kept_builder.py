@@ -438,3 +438,31 @@ def test_the_home_pages_kept_lists_follow_edits_in_and_out_of_the_window(tmp_pat
     home = (out / "index.html").read_text(encoding="utf-8")
     assert "Again " in home and "Alpha scandal" in home and "Alpha affair" not in home
     assert tree(out) == fresh(site, tmp_path / "ref")
+
+
+def test_a_kept_timeline_order_patched_for_new_entry_lists_is_the_full_sort() -> None:
+    """produce._reordered moves the entries of the lists that changed; the result is
+    what sorting every entry again gives, whatever the edits."""
+    import random
+    from types import SimpleNamespace
+
+    from site_gen.views import entry_order
+
+    rng = random.Random(3)
+
+    def entries(record: int) -> list[tuple[tuple[int, int], SimpleNamespace]]:
+        kinds = rng.sample(["story", "event", "question-raised", "question-deadline"], rng.randint(0, 3))
+        return [((rng.randint(0, 40), record), SimpleNamespace(kind=kind)) for kind in kinds]
+
+    lists = [entries(record) for record in range(200)]
+    keyed = sorted((pair for entry_list in lists for pair in entry_list), key=entry_order)
+    for _ in range(200):
+        new = list(lists)
+        for place in rng.sample(range(len(new)), rng.randint(0, 5)):
+            new[place] = entries(place)  # a record's entries made again: new dates, kinds
+        patched = produce._reordered(lists, keyed, new)
+        assert patched is not None
+        expected = sorted((pair for entry_list in new for pair in entry_list), key=entry_order)
+        assert [id(e) for _, e in patched] == [id(e) for _, e in expected]
+        lists, keyed = new, patched
+    assert produce._reordered(lists, keyed, lists[:-1]) is None  # a record more or less: sorted anew
