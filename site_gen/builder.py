@@ -486,8 +486,12 @@ class Builder:
     def _accept(self, made: Any) -> None:
         """A made route's bytes were staged where it was made (see _stage); note where."""
         # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
-        canon = self._keys
-        made.deps = frozenset([canon.setdefault(key, key) for key in made.deps])
+        last = self.deps.deps.get(made.path)
+        if last is not None and last == made.deps:  # mostly, after an edit: the same inputs
+            made.deps = last
+        else:
+            canon = self._keys
+            made.deps = frozenset(map(canon.setdefault, made.deps, made.deps))
         if not made.rendered or made.problem is not None:
             return
         self._rendered += 1

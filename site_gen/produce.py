@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from .errors import Problem
 from .exports import EXPORTS, record_json, sitemap
-from .incremental import ROUTES, KeptList, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo
+from .incremental import ROUTES, KeptList, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo, differing_places
 from .index import Site
 from .jsontext import dumps_indented
 from .markup import MarkdownRenderer
@@ -160,11 +160,11 @@ def _reordered(old: list[Any], keyed: list[Any], lists: list[Any]) -> list[Any] 
     unique (see entry_order), so this is the order a full sort gives."""
     if len(old) != len(lists):
         return None
-    places = [place for place, (a, b) in enumerate(zip(old, lists)) if a is not b]
+    places = differing_places(list(map(id, old)), list(map(id, lists)), ViewMemo.PATCH_AT_MOST)
+    if places is None:
+        return None
     if not places:
         return keyed
-    if len(places) > ViewMemo.PATCH_AT_MOST:
-        return None
     gone = {id(entry) for place in places for _, entry in old[place]}
     moved = [pair for pair in keyed if id(pair[1]) not in gone]
     for place in places:

@@ -466,3 +466,19 @@ def test_a_kept_timeline_order_patched_for_new_entry_lists_is_the_full_sort() ->
         assert [id(e) for _, e in patched] == [id(e) for _, e in expected]
         lists, keyed = new, patched
     assert produce._reordered(lists, keyed, lists[:-1]) is None  # a record more or less: sorted anew
+
+
+def test_differing_places_finds_every_difference_or_gives_up() -> None:
+    import random
+
+    from site_gen.incremental import differing_places
+
+    rng = random.Random(5)
+    for _ in range(300):
+        old = [rng.randint(0, 3) for _ in range(rng.randint(0, 300))]
+        new = list(old)
+        for place in rng.sample(range(len(new)), min(len(new), rng.randint(0, 8))):
+            new[place] += 1
+        expected = [place for place, (a, b) in enumerate(zip(old, new)) if a != b]
+        assert differing_places(old, new, 8) == expected
+        assert differing_places(old, new, len(expected) - 1) is None or not expected
