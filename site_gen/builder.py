@@ -138,6 +138,9 @@ class Builder:
         self._env: tuple[str, Any] | None = None
         self._snapshot: Snapshot | None = None
         self._planned: tuple[list[Route], str] | None = None
+        # The records whose fingerprint may have changed since deps last took them
+        # (None: unknown, compare them all).
+        self._moved: set[tuple[str, str]] | None = None
         self._snapshot_parts: tuple[Any, ...] | None = None
         self._staging = Staging(self.out)
         self._verified: set[str] = set()
@@ -246,6 +249,7 @@ class Builder:
             self.base, made, inputs, paths = self._next_deps
             # The same routes as last time (most edits): no file's inputs to forget.
             self.deps.update(made, inputs, None if paths == self._route_paths else paths, everything)
+            self._moved = set()  # the records' fingerprints are now the ones deps holds
             self._route_paths = paths
             self._next_deps = None
             if self._next_fragments is not None:
@@ -356,7 +360,12 @@ class Builder:
             self._env = (templates, make_environment(self.root, self.reuse))
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
         pages = self._pages_digest(routes)
-        inputs = Inputs(site, urls, self.loader.fingerprints(), pages)
+        fingerprints = self.loader.fingerprints()
+        if self._moved is not None and self.loader.fingerprint_changes is not None:
+            self._moved |= self.loader.fingerprint_changes
+        else:
+            self._moved = None
+        inputs = Inputs(site, urls, fingerprints, pages, self._moved if self.deps.deps else None)
         watch.lap("inputs")
         todo, changed = self._todo(routes, base, inputs)
         if changed is None:
@@ -674,6 +683,7 @@ class Builder:
             self._shards, self._stale_shards = dict(state["shards"]), set()
             self.markdown = state["markdown"]
             self.deps, self.fragments = state["deps"], state["fragments"]
+            self._moved = None
         except Exception:  # missing or damaged: rebuild every page once
             self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
             self._shards, self._stale_shards = {}, None

@@ -334,8 +334,18 @@ class ViewMemo:
 class Inputs:
     """The current value of any noted input, for comparison with the last build's."""
 
-    def __init__(self, site: Site, urls: Urls, fingerprints: dict[tuple[str, str], str], pages: str) -> None:
+    def __init__(
+        self,
+        site: Site,
+        urls: Urls,
+        fingerprints: dict[tuple[str, str], str],
+        pages: str,
+        moved: set[tuple[str, str]] | None = None,
+    ) -> None:
         self.site, self.urls, self.fps, self.pages = site, urls, fingerprints, pages
+        # The only records whose fingerprint can differ from the last successful build's
+        # (None: any can); spares comparing every record's.
+        self.moved = moved
         self._kinds: dict[str, str] = {}
 
     def _kind(self, kind: str) -> str:
@@ -412,6 +422,11 @@ class _Reach:
                 )
         self.topics_moved = "topics" in self.ids
         self.stories_moved = "stories" in self.ids
+        # The quotes that name a touched story (their topics are its topics; a quote's
+        # backlink is gone when its story is, so the quotes themselves are read).
+        stories = self.ids.get("stories", set())
+        quotes = site.records["quotes"].values() if stories else ()
+        self.story_quotes = [quote.id for quote in quotes if quote.values.get("story") in stories]
         # Touched topics, and the topics a touched record is in now.
         self.topics_now = set(self.ids.get("topics", ()))
         for record in touched:
@@ -444,10 +459,15 @@ class _Reach:
             # Who refers to a record changes only with a referring record's content.
             return keys if sub in self.ids else ()
         if tag == "topics_of":
-            # A record's own topics, those that exist, and (for a quote) its story's.
-            if self.topics_moved or (sub == "quotes" and self.stories_moved):
+            # A record's own topics, those that exist, and (for a quote) its story's:
+            # a touched story's quotes (one whose story changed is touched itself).
+            if self.topics_moved:
                 return keys
-            return self._own(tag, sub, keys)
+            own = self._own(tag, sub, keys)
+            if sub == "quotes" and self.stories_moved:
+                told = (("topics_of", "quotes", quote_id) for quote_id in self.story_quotes)
+                own += [key for key in told if key in keys]
+            return own
         if tag in ("years", "in_year") and sub == "questions":
             return keys if "questions" in self.ids else ()
         if tag == "all":  # the ids and contents of a kind: changed only with one of its records
@@ -522,7 +542,11 @@ class DepState:
 
     def changed(self, inputs: Inputs) -> set[Key]:
         """The inputs whose value is not what it was at the last build."""
-        touched = {record for record, _ in self.fps.items() ^ inputs.fps.items()}
+        if inputs.moved is None:
+            touched = {record for record, _ in self.fps.items() ^ inputs.fps.items()}
+        else:
+            old, new = self.fps, inputs.fps
+            touched = {record for record in inputs.moved if old.get(record) != new.get(record)}
         self.touched = touched
         years = ("years", "quotes")
         quote_years_moved = self.values.get(years, _UNKNOWN) != inputs.value(years)
@@ -608,7 +632,14 @@ class DepState:
                 if key in users and key not in self.values:
                     self._note(key, inputs.value(key))
         self._fresh = {}
-        self.fps = dict(inputs.fps)
+        if inputs.moved is None or everything:
+            self.fps = dict(inputs.fps)  # its own: the loader patches its dict in place
+        else:
+            for record in inputs.moved:
+                if record in inputs.fps:
+                    self.fps[record] = inputs.fps[record]
+                else:
+                    self.fps.pop(record, None)
 
     def _note(self, key: Key, value: Any) -> None:
         if key not in self.values:

@@ -213,6 +213,9 @@ class Loader:
         # Each record's content identity, kept up to date from load to load (see fingerprints).
         self._fingerprints: dict[tuple[str, str], str] | None = None
         self._replaced: list[tuple[_Known | None, _Known | None]] = []
+        # The records whose fingerprint the last fingerprints() call may have changed
+        # (None: made from all files, so any may have).
+        self.fingerprint_changes: set[tuple[str, str]] | None = None
         self._racy: set[str] = set()  # files read with no stamp to trust: read again each load
         self.replaced: list[str] = []  # the files whose entry the last load made anew or dropped
         # Where each file of the last walk's listing is in it (kept while the listing is).
@@ -367,16 +370,21 @@ class Loader:
         from all files when that would not be exact (an id in two files)."""
         found, replaced, self._replaced = self._fingerprints, self._replaced, []
         if found is not None:
+            changes = set()
             for old, new in replaced:
                 if old is not None:
                     for index, record in enumerate(old.result.records):
+                        changes.add((record.kind, record.id))
                         if found.get((record.kind, record.id)) == f"{old.key}:{index}":
                             del found[(record.kind, record.id)]
                 if new is not None:
                     for index, record in enumerate(new.result.records):
+                        changes.add((record.kind, record.id))
                         found[(record.kind, record.id)] = f"{new.key}:{index}"
             if len(found) == self._count:  # every record of the last load
+                self.fingerprint_changes = changes
                 return found
+        self.fingerprint_changes = None
         found = self._fingerprints = {}
         for known in self.known.values():
             for index, record in enumerate(known.result.records):
