@@ -9,7 +9,7 @@ import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .dates import PartialDate
 from .errors import Problems
@@ -130,16 +130,22 @@ def build_site(
     loaded: list[Record],
     problems: Problems,
     previous: Site | None = None,
+    changes: list[tuple[list[Record], list[Record]]] | None = None,
 ) -> Site:
     """Check cross-record rules and link the records that are published.
 
     `previous`: the site this one was last built from without errors (serve
     keeps it). When the records changed only in ways that keep every link
     (same ids, drafts, references, topics), its links are patched instead of
-    made again from nothing; anything else links from nothing.
+    made again from nothing; anything else links from nothing. `changes`: the
+    records each changed file had and has now, when those are all the changes
+    since `previous` was loaded (a watcher's hinted load): only they are looked at.
     """
-    everything = _unique(loaded, problems)
-    site = _patched(previous, root, config, options, everything, problems) if previous else None
+    everything = _unique_patched(previous, changes) if previous and changes is not None else None
+    if everything is None:
+        changes = None
+        everything = _unique(loaded, problems)
+    site = _patched(previous, root, config, options, everything, problems, changes) if previous else None
     if site is None:
         _check_references(everything, options, problems)
         published = {
@@ -160,32 +166,40 @@ def _patched(
     options: BuildOptions,
     everything: dict[str, dict[str, Record]],
     problems: Problems,
+    changes: list[tuple[list[Record], list[Record]]] | None = None,
 ) -> Site | None:
     """`previous` with its changed records swapped in, or None when a link could move."""
     before = previous._everything
     if config != previous.config or options.drafts != previous.options.drafts or before is None:
         return None
+    if any(len(records) != len(before[kind]) for kind, records in everything.items()):
+        return None
     changed: list[tuple[Record, Record]] = []
-    for kind, records in everything.items():
-        old_records = before[kind]
-        if len(records) != len(old_records):
+    if changes is None:  # every record is looked at
+        candidates: Iterable[Record] = (
+            record for records in everything.values() for record in records.values()
+        )
+    else:
+        candidates = (
+            record for _, now in changes for record in now if everything[record.kind].get(record.id) is record
+        )
+    for record in candidates:
+        old = before[record.kind].get(record.id)
+        if old is None:
             return None
-        for record_id, record in records.items():
-            old = old_records.get(record_id)
-            if old is None:
+        if old is not record:
+            if not _same_links(old, record):
                 return None
-            if old is not record:
-                if not _same_links(old, record):
-                    return None
-                changed.append((old, record))
+            changed.append((old, record))
     site = Site(
         root,
         config,
         options,
         {kind: dict(records) for kind, records in previous.records.items()},
         topics_of=previous.topics_of,  # a record's topics are among what _same_links compares
-        by_topic={topic: dict(kinds) for topic, kinds in previous.by_topic.items()},
-        backlinks={target: dict(kinds) for target, kinds in previous.backlinks.items()},
+        # Copied where a swap changes them (see _swap): the previous site's stay as they were.
+        by_topic=dict(previous.by_topic),
+        backlinks=dict(previous.backlinks),
         related=previous.related,
     )
     for old, record in changed:
@@ -214,10 +228,12 @@ def _swap(site: Site, old: Record, new: Record) -> None:
     for _, target_kind, target in kept_references(new):
         kinds = site.backlinks.get((target_kind, target))
         if kinds is not None and new.kind in kinds:
+            kinds = site.backlinks[(target_kind, target)] = dict(kinds)
             lists.append((kinds, new.kind))
     for topic_id in site.topics_of.get((new.kind, new.id), ()):
         kinds = site.by_topic.get(topic_id)
         if kinds is not None and new.kind in kinds:
+            kinds = site.by_topic[topic_id] = dict(kinds)
             lists.append((kinds, new.kind))
     for kinds, kind in lists:
         # A fresh list: the previous site's stays as it was (a failed build falls back on it).
@@ -225,6 +241,36 @@ def _swap(site: Site, old: Record, new: Record) -> None:
         if site.sort_key(old) != site.sort_key(new):
             swapped.sort(key=site.sort_key)
         kinds[kind] = swapped
+
+
+def _unique_patched(
+    previous: Site, changes: list[tuple[list[Record], list[Record]]]
+) -> dict[str, dict[str, Record]] | None:
+    """The records by kind and id of `previous` with `changes` made (the records each
+    changed file had, and has now); None when an id would be taken twice (_unique
+    reports which)."""
+    before = previous._everything
+    if before is None:
+        return None
+    everything = dict(before)
+    copied: set[str] = set()
+
+    def own(kind: str) -> dict[str, Record]:
+        if kind not in copied:
+            copied.add(kind)
+            everything[kind] = dict(everything[kind])
+        return everything[kind]
+
+    for was, _ in changes:
+        for record in was:
+            if everything[record.kind].get(record.id) is record:
+                del own(record.kind)[record.id]
+    for _, now in changes:
+        for record in now:
+            if record.id in everything[record.kind]:
+                return None
+            own(record.kind)[record.id] = record
+    return everything
 
 
 def _unique(loaded: list[Record], problems: Problems) -> dict[str, dict[str, Record]]:

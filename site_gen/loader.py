@@ -218,6 +218,7 @@ class Loader:
         self.fingerprint_changes: set[tuple[str, str]] | None = None
         self._racy: set[str] = set()  # files read with no stamp to trust: read again each load
         self.replaced: list[str] = []  # the files whose entry the last load made anew or dropped
+        self.record_changes: list[tuple[list[Record], list[Record]]] | None = None
         # Where each file of the last walk's listing is in it (kept while the listing is).
         self._where: dict[str, int] = {}
         # The records in file order, kept from load to load (see _records).
@@ -237,7 +238,6 @@ class Loader:
         """
         sources, hinted = self._discover(problems, hint)
         to_parse: list[tuple[SourceFile, bytes, tuple[int, int], str]] = []
-        by_key: dict[str, FileResult] | None = None
         self.changed = []
         if hinted is not None and len(self.known) == len(sources):
             # Only the hinted files can have changed since the last load (which read every
@@ -261,10 +261,8 @@ class Loader:
             if known is None or known.key != key:
                 self.changed.append(source.relpath)
             stamp = _trusted(stamp)
-            if by_key is None:
-                by_key = {k.key: k.result for k in self.known.values()}
-            if key in by_key:
-                fresh[source.relpath] = _Known(stamp, key, by_key[key])
+            if known is not None and known.key == key:  # a key names the path: only its last content
+                fresh[source.relpath] = _Known(stamp, key, known.result)
             else:
                 to_parse.append((source, data, stamp, key))
         parsed = parse_many([(s, d) for s, d, _, _ in to_parse])
@@ -282,6 +280,19 @@ class Loader:
             self._racy = {p for p in self._racy | hinted if p in fresh and not fresh[p].stamp[0]}
         self._replaced.extend((self.known.get(path), fresh.get(path)) for path in self.changed)
         old, self.known = self.known, fresh
+        # What the files looked at had and have now; after a walk, every file was looked at.
+        self.record_changes = (
+            None
+            if looked is sources
+            else [
+                (
+                    old[path].result.records if path in old else [],
+                    fresh[path].result.records if path in fresh else [],
+                )
+                for path in paths
+                if fresh.get(path) is not old.get(path)
+            ]
+        )
         return self._records(fresh, None if looked is sources else paths, old, problems), len(fresh)
 
     def _records(

@@ -88,5 +88,5 @@ def load_site(
         return LoadResult(None, problems.sorted(), files + 1, loader.changed)
     config = config.with_base_url(base_url)
     options = BuildOptions(as_of=day, drafts=drafts, base_url=base_url)
-    site = build_site(root, config, options, records, problems, previous)
+    site = build_site(root, config, options, records, problems, previous, loader.record_changes)
     return LoadResult(site, problems.sorted(), files + 1, loader.changed)

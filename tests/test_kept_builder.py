@@ -291,11 +291,15 @@ def test_the_cache_of_a_removed_output_folder_is_pruned(tmp_path: Path) -> None:
     assert again.ok and not again.written
 
 
+@pytest.mark.parametrize("hinted", [False, True])
 def test_links_are_patched_for_edits_that_keep_them_and_made_anew_otherwise(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hinted: bool
 ) -> None:
+    """With a watcher's hint only the hinted files' records are looked at (see
+    index._unique_patched); without, every record is compared."""
     site = fixture_site(tmp_path / "site")
     builder = Builder(site, tmp_path / "out")
+    hint = {"content/stories/before-vote.yaml"} if hinted else None
     assert builder.build(AS_OF).ok
     patched: list[bool] = []
     real = index._patched
@@ -318,13 +322,25 @@ def test_links_are_patched_for_edits_that_keep_them_and_made_anew_otherwise(
     ]
     for old, new, expect_patch in edits:
         retitle(story, old, new)
-        report = builder.build(AS_OF)
+        report = builder.build(AS_OF, hint)
         assert report.ok, [str(p) for p in report.problems]
         assert patched[-1] is expect_patch, (old, new)
         assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh"), (old, new)
     # A story made a draft leaves the published site: made anew.
     retitle(site / "content/stories/may-day.yaml", "summary: The first of May.", "summary: May.\ndraft: true")
-    assert builder.build(AS_OF).ok and patched[-1] is False
+    assert builder.build(AS_OF, {"content/stories/may-day.yaml"} if hinted else None).ok
+    assert patched[-1] is False
+    assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
+    # An id taken twice in an edited file is reported, and the build after the fix is right.
+    events = site / "content/events/events.yaml"
+    good = events.read_text(encoding="utf-8")
+    first_id = re.search(r"id: (\S+)", good).group(1)  # type: ignore[union-attr]
+    events.write_text(good + f"- id: {first_id}\n  title: Again\n  date: 2025-12-06\n  topics: [alpha]\n")
+    hint = {"content/events/events.yaml"} if hinted else None
+    report = builder.build(AS_OF, hint)
+    assert not report.ok and any("duplicate" in p.message for p in report.problems)
+    events.write_text(good, encoding="utf-8")
+    assert builder.build(AS_OF, hint).ok
     assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
 
 
