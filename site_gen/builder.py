@@ -27,7 +27,6 @@ from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, ViewMemo
 from .index import Site
 from .loader import Loader
-from .render import templates_fingerprint
 from .routes import Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
 from .snapshot import Snapshot, surroundings, take, unchanged
@@ -137,7 +136,13 @@ class Builder:
         self.cache_file = self._cache_file() if cache else None
         self._env: tuple[str, Any] | None = None
         self._snapshot: Snapshot | None = None
-        self._planned: tuple[list[Route], str] | None = None
+        # The last plan: its routes, the digest of its pages' paths, how many pages.
+        self._planned: tuple[list[Route], str, int] | None = None
+        self._same_plan = False
+        # Every route's (fingerprint, None) as the last build left it (None: not known).
+        self._route_fps: dict[str, tuple[str, None]] | None = None
+        self._with_data: list[str] = []  # what this build made that carries bytes to write
+        self._static_pages = 0
         # The records whose fingerprint may have changed since deps last took them
         # (None: unknown, compare them all).
         self._moved: set[tuple[str, str]] | None = None
@@ -220,6 +225,7 @@ class Builder:
         assert site is not None
         check_output_dir(self.out, self.root, owned=bool(self.files))
         self._staging, self._digests, self._rendered = Staging(self.out), {}, 0
+        self._with_data = []
         self._verified = set()
         if not self._keys:  # kept from build to build: new inputs join as pages note them
             self._keys = {key: key for key in self.deps.values}
@@ -236,6 +242,7 @@ class Builder:
             pages = _StagedView(produced, self._staging)
             index, notes = search_index(pages, self.out, self.files) if self.search else ({}, [])
             produced.update(index)
+            self._with_data.extend(index)
             watch.lap("search")
             report = self._write(produced)
             watch.lap("write")
@@ -262,7 +269,9 @@ class Builder:
         report.problems = result.problems + notes
         report.files = result.files
         report.rendered = rendered
-        report.pages = sum(1 for path in produced if path.endswith(".html") and path != "404.html")
+        assert self._planned is not None
+        searched = sum(1 for path in index if path.endswith(".html"))
+        report.pages = self._planned[2] + self._static_pages + searched
         report.output_paths = list(produced)
         report.changed_sources = result.changed
         # Taken when first asked for (the next build's quick check, the cache's save):
@@ -352,7 +361,7 @@ class Builder:
         urls = Urls(site, self._urls_kept)
         routes = plan(site, urls)
         watch.lap("plan")
-        templates = templates_fingerprint(self.root)
+        templates = self._before.templates  # taken at the start of the build (see snapshot)
         # Compiling the templates costs more than rendering a few pages: a
         # long-lived builder (serve) keeps them until a template file changes.
         if self._env is None or self._env[0] != templates:
@@ -407,35 +416,66 @@ class Builder:
         self._warm_queue = None
         if memo is None or left:
             self._warming = (site, urls, routes, renderer, base, None if memo is None else left)
-        produced: dict[str, tuple[str, bytes | None]] = {}
         problems: list[Problem] = []
-        for route in routes:
-            one = made.get(route.path)
-            if one is None:
-                produced[route.path] = (self.files[route.path].fingerprint, None)
-            elif one.problem is not None:
-                if len(problems) < MAX_TEMPLATE_PROBLEMS and all(
-                    (p.path, p.line) != (one.problem.path, one.problem.line) for p in problems
-                ):
-                    problems.append(one.problem)
+        same_plan = self._route_fps is not None and self._same_plan
+        if same_plan:  # the routes of the last build: its fingerprints, with the made ones'
+            produced = dict(self._route_fps)  # type: ignore[arg-type]
+            paths = self._route_paths
+            for one in made.values():
+                produced[one.path] = self._made_entry(one, problems)  # type: ignore[assignment]
+        else:
+            produced, paths = {}, [r.path for r in routes]
+            for route in routes:
+                one = made.get(route.path)
+                entry = (
+                    (self.files[route.path].fingerprint, None)
+                    if one is None
+                    else self._made_entry(one, problems)
+                )
+                if entry is not None:
+                    produced[route.path] = entry
+        if problems:
+            produced = {path: entry for path, entry in produced.items() if entry is not None}
+        else:
+            if same_plan:
+                for one in made.values():
+                    self._route_fps[one.path] = (one.fingerprint, None)  # type: ignore[index]
             else:
-                produced[route.path] = (one.fingerprint, one.data)
-        for rel, (digest, data) in self.statics.current(self._before.static, problems).items():
-            produced[rel] = (digest, data)
-        if not problems:
+                self._route_fps = {path: (entry[0], None) for path, entry in produced.items()}
             for one in made.values():
                 if one.fragments is not None:
                     self._next_fragments = one.fragments
             deps = {m.path: m.deps for m in made.values()}
-            self._next_deps = (base, deps, inputs, [r.path for r in routes])
+            self._next_deps = (base, deps, inputs, paths)
+        self._static_pages = 0
+        for rel, (digest, data) in self.statics.current(self._before.static, problems).items():
+            produced[rel] = (digest, data)
+            self._with_data.append(rel)
+            self._static_pages += rel.endswith(".html")
         return produced, problems
+
+    def _made_entry(self, one: Any, problems: list[Problem]) -> tuple[str, bytes | None] | None:
+        """A made route's (fingerprint, bytes), or None (its problem noted) when it failed."""
+        if one.problem is None:
+            if one.data is not None:
+                self._with_data.append(one.path)
+            return (one.fingerprint, one.data)
+        if len(problems) < MAX_TEMPLATE_PROBLEMS and all(
+            (p.path, p.line) != (one.problem.path, one.problem.line) for p in problems
+        ):
+            problems.append(one.problem)
+        return None
 
     def _pages_digest(self, routes: list[Route]) -> str:
         """One digest of every page's path (the sitemap's input): the last one while the
         plan is the same routes (mostly the very same objects, compared in C)."""
-        if self._planned is None or self._planned[0] != routes:
-            self._planned = (routes, _hash("\n".join(r.path for r in routes if r.is_page)))
-        return self._planned[1]
+        self._same_plan = self._planned is not None and self._planned[0] == routes
+        if not self._same_plan:
+            pages = [r.path for r in routes if r.is_page]
+            self._planned = (routes, _hash("\n".join(pages)), len(pages))
+        else:
+            self._planned = (routes, *self._planned[1:])  # type: ignore[index]
+        return self._planned[1]  # type: ignore[index]
 
     def warm(self, seconds: float) -> bool:
         """Make, for about `seconds`, views and timeline entries of the pages an edit
@@ -488,6 +528,7 @@ class Builder:
         """After a failed build: views made from inputs the page records never took in
         could outlive a change that is undone before the next build."""
         self._warming, self._warm_queue = None, None
+        self._route_fps = None
         self.views.clear()
         if self.reuse is not None:
             self.reuse.clear()
@@ -588,11 +629,12 @@ class Builder:
         return False
 
     def _write(self, produced: dict[str, tuple[str, bytes | None]]) -> BuildReport:
-        for rel, (_, data) in produced.items():
+        for rel in self._with_data:  # the entries with bytes (most made pages are staged already)
+            data = produced[rel][1]
             if data is not None:
                 self._take(rel, data, digest_of(data))
-        before = set(self.files) if self.files else existing_files(self.out) if self.out.is_dir() else set()
-        remove = {rel for rel in before if rel not in produced}
+        before = self.files.keys() if self.files else existing_files(self.out) if self.out.is_dir() else set()
+        remove = before - produced.keys()
         result = self._staging.commit(remove)
         self._remember(produced, set(result.written))
         return BuildReport(True, [], written=result.written, removed=result.removed)

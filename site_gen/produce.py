@@ -22,12 +22,13 @@ from typing import Any, Callable
 
 from .errors import Problem
 from .exports import EXPORTS, record_json, sitemap
-from .incremental import ROUTES, KeptList, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo, differing_places
+from .incremental import ROUTES, KeptList, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo
 from .index import Site
 from .jsontext import dumps_indented
 from .markup import MarkdownRenderer
 from .model import Record
 from .pages import PAGES
+from .places import differing_places
 from .render import TemplateProblem, render_page
 from .routes import Route, Urls
 from .views import ViewBuilder, entry_order

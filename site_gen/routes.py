@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from .index import Site
 from .model import Record
+from .places import differing_places
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,8 @@ class YearSlots:
         old = self.records
         if len(records) != len(old):
             return YearSlots(records, years_of)
-        moved = [place for place, (a, b) in enumerate(zip(old, records)) if a is not b]
-        if len(moved) > self.PATCH_AT_MOST:
+        moved = differing_places(list(map(id, old)), list(map(id, records)), self.PATCH_AT_MOST)
+        if moved is None:
             return YearSlots(records, years_of)
         fresh = object.__new__(YearSlots)
         fresh.records, fresh.years_of, fresh.members = records, years_of, dict(self.members)

@@ -487,7 +487,7 @@ def test_a_kept_timeline_order_patched_for_new_entry_lists_is_the_full_sort() ->
 def test_differing_places_finds_every_difference_or_gives_up() -> None:
     import random
 
-    from site_gen.incremental import differing_places
+    from site_gen.places import differing_places
 
     rng = random.Random(5)
     for _ in range(300):
