@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from itertools import chain, compress
+from itertools import chain
 from typing import Any, Callable
 
 from .index import TOPICAL
@@ -58,7 +58,7 @@ def open_questions(vb: ViewBuilder, records: list[Record]) -> list[QuestionView]
 
 def whats_next(vb: ViewBuilder, records: list[Record], user: str) -> tuple[Next, ...]:
     """Upcoming deadlines and scheduled events from the as-of date on, nearest first."""
-    items = [item for item in vb.each("next", records, lambda r: _next(vb, r), user) if item is not None]
+    items = filter(None, vb.each("next", records, lambda r: _next(vb, r), user))
     return tuple(item for _, item in sorted(items, key=lambda pair: pair[0]))
 
 
@@ -194,9 +194,13 @@ def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
 
 def recent_quotes(vb: ViewBuilder, quotes: list[Record]) -> list[Record]:
     """The newest quotes said up to the as-of date."""
-    as_of, tz = vb.site.options.as_of, vb.tz
-    said = vb.each("said", quotes, lambda q: q.values["date"].first_day(tz) <= as_of, "home")
-    return heapq.nlargest(RECENT_QUOTES, compress(quotes, said), key=vb.site.sort_key)
+    as_of, tz, sort_key = vb.site.options.as_of, vb.tz, vb.site.sort_key
+
+    def said(quote: Record) -> tuple[Any, Record] | None:  # a sort key is unique to its record
+        return (sort_key(quote), quote) if quote.values["date"].first_day(tz) <= as_of else None
+
+    newest = heapq.nlargest(RECENT_QUOTES, filter(None, vb.each("said", quotes, said, "home")))
+    return [quote for _, quote in newest]
 
 
 def topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
