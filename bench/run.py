@@ -11,14 +11,14 @@ site-gen says. The steps:
   cold build            empty cache, empty output
   no-change rebuild     nothing touched
   one-story edit        one story's summary changed (fresh process)
-  serve path            the same kind of edit through one kept Builder, as
-                        `serve` does (after its idle warm-up): min/median/max
-                        over several edits
   one-template edit     the corpus overrides story.html with a changed copy
   (all of these without the search index: SITE_GEN_SEARCH=0; --search adds a cold
   build and a one-story edit that make the Pagefind index too)
   hugo (--peers)        the corpus converted by bench/hugo_peer.py, built by
                         `hugo` (cold: no public/ or resources/), and the ratio
+  serve path            last: the same kind of edit as above through one kept
+                        Builder in this process, as `serve` does (after its
+                        idle warm-up): min/median/max over several edits
 """
 
 from __future__ import annotations
@@ -157,8 +157,6 @@ class Bench:
         self.results.update(story_s=one.seconds, story_written=count, story_rss_mb=one.rss_mb)
         self.say("one-story edit (fresh process)", f"{one.seconds:.3f} s, {count} files written{_rss(one)}")
 
-        self.serve_path()
-
         template = self.corpus / "templates" / "story.html"
         template.parent.mkdir(exist_ok=True)
         from site_gen.render import theme_dir
@@ -289,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         bench.search()
     if args.peers:
         bench.peers()
+    # Last: it grows this process by a kept builder, and Linux counts a child's peak
+    # memory from the fork, before its exec: every build measured after it would
+    # report this process's size instead of its own.
+    bench.serve_path()
     if args.json:
         Path(args.json).write_text(json.dumps(bench.results, indent=1) + "\n")
     return 0
