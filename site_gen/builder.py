@@ -21,7 +21,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
 
-from .cache import CACHE_DIR, CACHE_VERSION, exclusive, make_cache_dir, prune_caches, unpickle
+from .cache import (
+    CACHE_DIR,
+    CACHE_VERSION,
+    compiled_templates_folder,
+    exclusive,
+    make_cache_dir,
+    prune_caches,
+    unpickle,
+)
 from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, ViewMemo
@@ -129,8 +137,8 @@ class Builder:
         self.reuse: Any = None  # the templates' Reuse, made with their environment
         self._warming: tuple[Any, ...] | None = None  # what the last build saw, for warm()
         self._warm_queue: tuple[Any, list[Route]] | None = None
-        self.fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] = {}
-        self._next_fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
+        self.fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] = {}
+        self._next_fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None
         self.base = ""
         self._next_deps: tuple[str, dict[str, frozenset[Key]], Inputs, list[str]] | None = None
         self.cache_file = self._cache_file() if cache else None
@@ -366,7 +374,8 @@ class Builder:
         # long-lived builder (serve) keeps them until a template file changes.
         if self._env is None or self._env[0] != templates:
             self.reuse = Reuse()
-            self._env = (templates, make_environment(self.root, self.reuse))
+            compiled = None if self.cache_file is None else compiled_templates_folder(self.root / CACHE_DIR)
+            self._env = (templates, make_environment(self.root, self.reuse, compiled))
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
         pages = self._pages_digest(routes)
         fingerprints = self.loader.fingerprints()
@@ -536,7 +545,7 @@ class Builder:
     def _accept(self, made: Any) -> None:
         """A made route's bytes were staged where it was made (see _stage); note where."""
         # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
-        last = self.deps.deps.get(made.path)
+        last = self.deps.inputs_of(made.path)
         if last is not None and last == made.deps:  # mostly, after an edit: the same inputs
             made.deps = last
         else:

@@ -11,6 +11,7 @@ import fcntl
 import gc
 import hashlib
 import pickle
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -64,6 +65,23 @@ def prune_caches(folder: Path) -> None:
                 path.unlink()
             except OSError:
                 pass
+
+
+def compiled_templates_folder(folder: Path) -> Path | None:
+    """Where Jinja keeps compiled templates for this site-gen (None: the cache folder
+    cannot be written). Jinja checks each template's source but not the options its
+    code was compiled with, which change with site-gen: so one folder per version,
+    and the folders of other versions are removed."""
+    current = folder / f"templates-{CACHE_VERSION}"
+    try:
+        make_cache_dir(folder)
+        current.mkdir(exist_ok=True)
+    except OSError:
+        return None
+    for other in folder.glob("templates-*"):
+        if other != current:
+            shutil.rmtree(other, ignore_errors=True)
+    return current
 
 
 def make_cache_dir(folder: Path) -> None:

@@ -512,13 +512,39 @@ class DepState:
     without walking every file)."""
 
     def __init__(self) -> None:
-        self.deps: dict[str, frozenset[Key]] = {}
+        # A tuple where a set is expected was read back from the cache (see __getstate__).
+        self.deps: dict[str, frozenset[Key] | tuple[Key, ...]] = {}
         self.values: dict[Key, Any] = {}
-        self.users: dict[Key, set[str]] = {}
+        self.users: dict[Key, set[str] | tuple[str, ...]] = {}
         self.groups: dict[Group, set[Key]] = {}  # the inputs with a value, by group_of
         self.fps: dict[tuple[str, str], str] = {}
         self.touched: set[tuple[str, str]] = set()  # the records whose content `changed` saw change
         self._fresh: dict[Key, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sets saved as tuples: a set read back hashes every member again, which was a
+        # third of a fresh build's start (10,000 stories: 0.37 s against 0.05 s). One
+        # becomes a set again when a build first changes it (inputs_of, _users_of).
+        state = dict(self.__dict__)
+        state["deps"] = {path: tuple(keys) for path, keys in self.deps.items()}
+        state["users"] = {key: tuple(paths) for key, paths in self.users.items()}
+        state["_fresh"] = {}
+        return state
+
+    def inputs_of(self, path: str) -> frozenset[Key] | None:
+        """The inputs `path` was last made from (None: not made before)."""
+        keys = self.deps.get(path)
+        if keys is None or isinstance(keys, frozenset):
+            return keys
+        keys = self.deps[path] = frozenset(keys)
+        return keys
+
+    def _users_of(self, key: Key) -> set[str] | None:
+        found = self.users.get(key)
+        if found is None or isinstance(found, set):
+            return found
+        found = self.users[key] = set(found)
+        return found
 
     def changed(self, inputs: Inputs) -> set[Key]:
         """The inputs whose value is not what it was at the last build."""
@@ -565,7 +591,7 @@ class DepState:
         """The files at least one of whose inputs is in `changed`."""
         found: set[str] = set()
         for key in changed:
-            found |= self.users.get(key, set())
+            found.update(self.users.get(key, ()))
         return found
 
     def update(
@@ -585,13 +611,13 @@ class DepState:
         users = self.users
         added = []  # inputs no file used before
         for path, keys in made.items():
-            old = deps.get(path, frozenset())
+            old = self.inputs_of(path) or frozenset()
             deps[path] = keys
             if old == keys:
                 continue
             self._drop(path, old - keys)
             for key in keys - old:
-                found = users.get(key)
+                found = self._users_of(key)
                 if found is None:
                     users[key] = {path}
                     added.append(key)
@@ -626,10 +652,11 @@ class DepState:
             self.groups.setdefault(group_of(key), set()).add(key)
         self.values[key] = value
 
-    def _drop(self, path: str, keys: frozenset[Key] | set[Key]) -> None:
+    def _drop(self, path: str, keys: Iterable[Key]) -> None:
         users = self.users
         for key in keys:
-            found = users[key]
+            found = self._users_of(key)
+            assert found is not None
             found.discard(path)
             if not found:
                 del users[key]

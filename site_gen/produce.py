@@ -20,6 +20,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
+import jinja2
+
 from .errors import Problem
 from .exports import EXPORTS, record_json, sitemap
 from .incremental import ROUTES, KeptList, Key, TrackedSite, TrackedUrls, Tracker, ViewMemo
@@ -183,7 +185,7 @@ class Made:
     data: bytes | None
     deps: frozenset[Key]
     problem: Problem | None = None
-    fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
+    fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None
     digest: str = ""
     # With a `stage` callback the bytes are written where they are made (in the worker)
     # and only where they went comes back: the staged file, or `current` when the
@@ -206,7 +208,7 @@ class Producer:
         env: Any,
         base: str,
         unchanged: Callable[[str, str], bool],
-        fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None,
+        fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None,
         changed: set[Key] | None = None,
         memo: ViewMemo | None = None,
         stage: Callable[[str, bytes, str], tuple[str | None, bool]] | None = None,
@@ -220,7 +222,7 @@ class Producer:
         # (`changed` None: all inputs may have changed).
         self.fragments = fragments if changed is not None else None
         self.changed = changed or set()
-        self.made_fragments: dict[tuple[str, str], tuple[frozenset[Key], str]] | None = None
+        self.made_fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None
         self.tracker = Tracker()
         self.site = TrackedSite(site, self.tracker)
         self.urls = TrackedUrls(urls, self.site, self.tracker)
@@ -283,22 +285,23 @@ class Producer:
         """briefing.json from one JSON text per record, each made again only when
         one of its own inputs changed; the document is the same bytes as one
         json.dumps of it all."""
-        made: dict[tuple[str, str], tuple[frozenset[Key], str]] = {}
+        made: dict[tuple[str, str], tuple[tuple[Key, ...], str]] = {}
         old = self.fragments or {}
 
         def fragment(vb: ViewBuilder, record: Record) -> str:
             key = (record.kind, record.id)
             found = old.get(key)
-            if found is None or not found[0].isdisjoint(self.changed):
+            if found is None or not self.changed.isdisjoint(found[0]):
                 outer, self.tracker.keys = self.tracker.keys, set()
                 try:
                     self.tracker.add(("rec", record.kind, record.id))
                     text = _indented(dumps_indented(record_json(vb, record)), _ITEM)
                 finally:
-                    deps, self.tracker.keys = frozenset(self.tracker.keys), outer
+                    # A tuple: read back from the cache much faster than a set.
+                    deps, self.tracker.keys = tuple(self.tracker.keys), outer
                 found = (deps, text)
             made[key] = found
-            self.tracker.keys |= found[0]
+            self.tracker.keys.update(found[0])
             placed.append(found[1])
             return f"{_MARK}{len(placed) - 1}{_MARK}"
 
@@ -332,6 +335,7 @@ class Producer:
                 accept(made[-1])
             return made
         global _ACTIVE
+        self._compile_templates()  # once, here, rather than once in each worker
         chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
         _ACTIVE = self
         try:
@@ -343,6 +347,15 @@ class Producer:
                 return made
         finally:
             _ACTIVE = None
+
+    def _compile_templates(self) -> None:
+        for name in self.env.list_templates(extensions=["html"]):
+            if name.startswith("static/"):
+                continue
+            try:
+                self.env.get_template(name)
+            except (jinja2.TemplateError, UnicodeError, OSError):
+                pass  # a template a page uses reports its problem when the page is made
 
 
 _ACTIVE: Producer | None = None

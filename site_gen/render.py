@@ -128,9 +128,15 @@ class Reuse:
         return reuse
 
 
-def make_environment(root: Path, reuse: Reuse | None = None) -> jinja2.Environment:
+def make_environment(
+    root: Path, reuse: Reuse | None = None, compiled: Path | None = None
+) -> jinja2.Environment:
+    """The templates' environment. `compiled`: a folder where Jinja keeps the templates'
+    compiled code, checked against each template's source (compiling them is a fifth
+    of a `build` that makes a few pages)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(root)]),
+        bytecode_cache=None if compiled is None else jinja2.FileSystemBytecodeCache(str(compiled)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
