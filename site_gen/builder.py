@@ -209,6 +209,7 @@ class Builder:
         started = time.perf_counter()
         quick = None if hint else self._quick(as_of, started)
         if quick is not None:
+            self.loader.drop_offer()
             return quick
         watch = self._watch = Stopwatch()
         self._load_bulk()
@@ -329,7 +330,7 @@ class Builder:
             day = as_of if isinstance(as_of, date) else as_of_date(as_of, snapshot.config)
         except UsageError:
             return None  # the full build reports it
-        if not unchanged(snapshot, self.root, day, self.out, self.files):
+        if not unchanged(snapshot, self.root, day, self.out, self.files, self.loader.offer):
             return None
         if snapshot.search_missing:
             from .search import pagefind_program

@@ -209,6 +209,8 @@ class Loader:
         self.changed: list[str] = []
         # The last walk of content/: its files with their stamps, and what it reported.
         self._listing: tuple[list[tuple[SourceFile, Stamp]], list[Problem]] | None = None
+        # A walk of content/ the builder's no-change check just made (see `offer`).
+        self._offered: tuple[list[tuple[SourceFile, Stamp]], list[Problem]] | None = None
         self.walks = 0  # how many times the listing was brought up to date (by a walk or a hint)
         # Each record's content identity, kept up to date from load to load (see fingerprints).
         self._fingerprints: dict[tuple[str, str], str] | None = None
@@ -320,6 +322,15 @@ class Loader:
         self._count = len(records)
         return records
 
+    def offer(self, sources: list[tuple[SourceFile, Stamp]], problems: list[Problem]) -> None:
+        """A walk of content/ made a moment ago, for the next load to use instead of
+        walking again (a build that found something changed walked to find it)."""
+        self._offered = (sources, problems)
+
+    def drop_offer(self) -> None:
+        """No load follows the walk offered (nothing had changed): a later load walks."""
+        self._offered = None
+
     def _discover(
         self, problems: Problems, hint: Collection[str] | None
     ) -> tuple[list[tuple[SourceFile, Stamp]], set[str] | None]:
@@ -328,7 +339,11 @@ class Loader:
         listing = self._listing
         sources = self._restamped(listing[0], hint) if listing is not None and hint is not None else None
         hinted = None
-        if sources is None:
+        offered, self._offered = self._offered, None
+        if sources is None and offered is not None and hint is None:
+            listing = offered
+            sources = offered[0]
+        elif sources is None:
             walked = Problems()
             sources = discover_stamped(self.root, walked)
             listing = (sources, walked.items)

@@ -13,10 +13,11 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 from .config import CONFIG_NAME
 from .errors import Problem, Problems
-from .loader import Stamp, content_key, discover_stamped
+from .loader import SourceFile, Stamp, content_key, discover_stamped
 from .model import SiteConfig
 from .render import templates_fingerprint, theme_dir
 from .writer import FileState, stamp_of
@@ -97,14 +98,23 @@ def take(
     )
 
 
-def unchanged(snapshot: Snapshot, root: Path, as_of: date, out: Path, written: dict[str, FileState]) -> bool:
+def unchanged(
+    snapshot: Snapshot,
+    root: Path,
+    as_of: date,
+    out: Path,
+    written: dict[str, FileState],
+    walked: Callable[[list[tuple[SourceFile, Stamp]], list[Problem]], None] = lambda found, problems: None,
+) -> bool:
     """Whether a build now would read exactly what the snapshot's build read and find
-    every file it wrote still in place."""
+    every file it wrote still in place. `walked` is shown the walk of content/, if
+    one was made (the build that follows need not walk again)."""
     stamp = stamp_of(root / CONFIG_NAME)
     if stamp is None or stamp != snapshot.config_stamp or as_of != snapshot.as_of:
         return False
     problems = Problems()
     found = discover_stamped(root, problems)
+    walked(found, problems.items)
     if problems.items or len(found) != len(snapshot.sources):
         return False
     for source, stamp in found:

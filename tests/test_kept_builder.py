@@ -149,6 +149,22 @@ def test_the_loader_trusts_a_hint_only_for_files_it_listed(tmp_path: Path) -> No
     assert load(loader, {"templates/base.html", "site.yaml"}) == load(Loader(site), None)
 
 
+def test_a_build_walks_content_once_and_never_loads_from_an_old_walk(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Edited ")
+    walks = builder.loader.walks
+    assert builder.build(AS_OF).ok  # the no-change check walked; the load used its walk
+    assert builder.loader.walks == walks + 1
+    assert "Edited" in (tmp_path / "out/stories/may-day/index.html").read_text()
+    # A walk that found nothing changed is not used by a later load.
+    assert builder.build(AS_OF).written == []
+    write_files(site, {"content/stories/new-one.yaml": "title: New one\ndate: 2025-11-01\nsummary: s\n"})
+    records, _ = load(builder.loader, None)
+    assert "stories/new-one:New one" in records
+
+
 def test_a_hinted_load_still_reads_a_file_saved_too_recently_to_trust_its_stat(tmp_path: Path) -> None:
     site = fixture_site(tmp_path / "site")
     loader = Loader(site)
