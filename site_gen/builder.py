@@ -103,6 +103,10 @@ class Stopwatch:
 class Builder:
     """Builds one site into one output folder, as often as asked."""
 
+    # Rendered texts the Markdown cache may gain (edits) before the records' texts are
+    # counted again to forget the others.
+    MARKDOWN_SLACK = 100
+
     def __init__(
         self,
         root: Path,
@@ -123,6 +127,7 @@ class Builder:
         # serve leaves it out too, since Pagefind re-indexes every page on every change.
         self.search = search if search is not None else os.environ.get("SITE_GEN_SEARCH", "1") != "0"
         self.markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
+        self._markdown_live = 0  # how many rendered texts the records had when last counted
         self.files: dict[str, FileState] = {}
         self.deps = DepState()
         self.views = ViewMemo()
@@ -399,7 +404,9 @@ class Builder:
         watch.lap("forget")
         renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
         if len(todo) >= PARALLEL_ROUTES:  # many pages: render every new text ahead, on all cores
-            renderer.render_all(markdown_texts(site))
+            texts = markdown_texts(site)
+            renderer.render_all(texts)
+            self._prune_markdown(site, texts)
         watch.lap("markdown")
         # A few pages (an edit while serving) share views with the next builds; a big
         # batch is made by forked workers, whose views die with them.
@@ -734,6 +741,7 @@ class Builder:
             self.loader.restore(records)
             self._shards, self._stale_shards = dict(state["shards"]), set()
             self.markdown = state["markdown"]
+            self._markdown_live = max(map(len, self.markdown.values()))
             self.deps, self.fragments = state["deps"], state["fragments"]
             self._moved = None
         except Exception:  # missing or damaged: rebuild every page once
@@ -751,6 +759,10 @@ class Builder:
         self._unsaved = False
         if self.cache_file is None:
             return
+        if self._site is not None:
+            cache = self.markdown[self._site.config.allow_html]
+            if len(cache) > self._markdown_live * 1.25 + self.MARKDOWN_SLACK:  # counted when it grew
+                self._prune_markdown(self._site, markdown_texts(self._site))
         make_cache_dir(self.cache_file.parent)
         self._token = os.urandom(8).hex()
         bulk = {
@@ -781,6 +793,15 @@ class Builder:
             if stale.name not in self._shards.values():
                 stale.unlink(missing_ok=True)
         prune_caches(self.cache_file.parent)
+
+    def _prune_markdown(self, site: Site, texts: list[str]) -> None:
+        """Forget the rendered texts no record has any more: each edit of a text adds
+        one, and a long serve session would otherwise grow the cache for good."""
+        cache = self.markdown[site.config.allow_html]
+        live = set(texts)
+        for text in [text for text in cache if text not in live]:
+            del cache[text]  # in place: a warm-up's renderer shares this dict
+        self._markdown_live = len(cache)
 
     def _save_shards(self) -> dict[int, str]:
         """Write the parsed records' shards that changed since the last save (each

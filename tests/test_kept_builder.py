@@ -165,6 +165,27 @@ def test_a_build_walks_content_once_and_never_loads_from_an_old_walk(tmp_path: P
     assert "stories/new-one:New one" in records
 
 
+def test_the_markdown_cache_forgets_texts_no_record_has_any_more(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    builder.MARKDOWN_SLACK = 2
+    builder.autosave = False  # as serve's: saved when the editor pauses
+    assert builder.build(AS_OF).ok
+    cache = builder.markdown[False]
+    live = len(cache)
+    story = site / "content/stories/may-day.yaml"
+    for n in range(6):  # an editor saving the same summary again and again
+        retitle(story, "summary: ", f"summary: Edit {n}. ")
+        assert builder.build(AS_OF).ok
+    edits = [text for text in cache if text.startswith("Edit")]
+    assert len(edits) == 6  # every version rendered is kept...
+    builder.save()
+    assert [text for text in cache if text.startswith("Edit")] == [max(edits, key=len)]
+    assert len(cache) == live  # ...until a save counts the texts the records have
+    again = Builder(site, tmp_path / "out")
+    assert again.build(AS_OF).written == []  # what was saved still serves the next build
+
+
 def test_a_hinted_load_still_reads_a_file_saved_too_recently_to_trust_its_stat(tmp_path: Path) -> None:
     site = fixture_site(tmp_path / "site")
     loader = Loader(site)
