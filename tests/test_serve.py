@@ -694,3 +694,35 @@ def test_watcher_keeps_the_files_edited_last_hot(tmp_path: Path) -> None:
     assert watcher.hot == ["content/stories/a.yaml"] and not watcher._hot_moved()
     story.write_text("abc")
     assert watcher._hot_moved()
+
+
+def test_a_hot_files_change_is_reported_at_once_and_other_changes_at_the_next_look(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("title: t\n")
+    story = tmp_path / "content" / "stories" / "a.yaml"
+    other = tmp_path / "content" / "stories" / "b.yaml"
+    story.parent.mkdir(parents=True)
+    story.write_text("a")
+    other.write_text("b")
+    watcher = Watcher(tmp_path, poll=0.01, quiet=0.02)
+    stop = threading.Event()
+    story.write_text("ab")
+    settled, changes = watcher.wait(stop)  # a whole scan finds it: now it is hot
+    watcher.accept(settled)
+    assert watcher.hot == ["content/stories/a.yaml"]
+    time.sleep(0.01)
+    # The hot file saved again and, in the same moment, another file deleted and one added.
+    story.write_text("abc")
+    other.unlink()
+    (tmp_path / "content" / "stories" / "c.yaml").write_text("c")
+    settled, changes = watcher.wait(stop)
+    assert changes == {"content/stories/a.yaml": "changed"}
+    assert settled["content/stories/a.yaml"] == snapshot(tmp_path)["content/stories/a.yaml"]
+    watcher.accept(settled)
+    settled, changes = watcher.wait(stop)  # the next look is a whole scan
+    assert changes == {"content/stories/b.yaml": "deleted", "content/stories/c.yaml": "added"}
+    watcher.accept(settled)
+    assert settled == snapshot(tmp_path)
+    # A hot file deleted is reported as such.
+    story.unlink()
+    settled, changes = watcher.wait(stop)
+    assert changes == {"content/stories/a.yaml": "deleted"} and "content/stories/a.yaml" not in settled
