@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 from .dates import PartialDate
 from .errors import Problems
 from .fields import KIND_SINGULAR, KINDS, ListOf, Ref
-from .model import BuildOptions, Record, SiteConfig
+from .model import BuildOptions, Record, SiteConfig, item_key
 
 TOPICAL = ("stories", "quotes", "questions", "events")
 
@@ -120,7 +120,7 @@ def references(record: Record) -> Iterator[tuple[str, str, str]]:
             yield name, kind, value
         else:
             for index, target in enumerate(value):
-                yield f"{name}.{index}", kind, target
+                yield item_key(name, index), kind, target
 
 
 def build_site(

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from .errors import Problems
 from .fields import KINDS, Field, FieldError, ListOf, Mapping, id_problem
-from .model import Record
+from .model import Record, item_key, pack_mark
 from .yamlread import YNode
 
 _PROSE = ("Text", "Markdown")
@@ -25,7 +25,7 @@ class FieldReader:
         self.path = path
         self.problems = problems
         self.what = what
-        self.marks: dict[str, tuple[int, int]] = {}
+        self.marks: dict[str, int] = {}  # packed: see model.pack_mark
 
     def error(self, node: YNode, message: str) -> None:
         self.problems.error(self.path, node.line, node.col, message)
@@ -74,7 +74,7 @@ class FieldReader:
                 )
 
     def _convert(self, spec: Field, node: YNode, key: str) -> Any:
-        self.marks[key] = (node.line, node.col)
+        self.marks[key] = pack_mark(node.line, node.col)
         try:
             if isinstance(spec.type, Mapping):
                 return self._mapping(spec.type, node, key)
@@ -101,7 +101,7 @@ class FieldReader:
             kind.convert(node)
         items = []
         for index, item in enumerate(node.value):  # type: ignore[arg-type]
-            self.marks[f"{key}.{index}"] = (item.line, item.col)
+            self.marks[item_key(key, index)] = pack_mark(item.line, item.col)
             converted = self._mapping(kind.item, item, f"{key}.{index}")  # type: ignore[arg-type]
             if converted is not None:
                 items.append(converted)
@@ -110,7 +110,7 @@ class FieldReader:
     def _item_marks(self, node: YNode, key: str) -> None:
         if node.kind == "seq":
             for index, item in enumerate(node.value):  # type: ignore[arg-type]
-                self.marks[f"{key}.{index}"] = (item.line, item.col)
+                self.marks[item_key(key, index)] = pack_mark(item.line, item.col)
 
     def _truncation(self, spec: Field, node: YNode, key: str) -> None:
         kind = spec.type.item if isinstance(spec.type, ListOf) else spec.type
