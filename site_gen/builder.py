@@ -552,13 +552,7 @@ class Builder:
 
     def _accept(self, made: Any) -> None:
         """A made route's bytes were staged where it was made (see _stage); note where."""
-        # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
-        last = self.deps.inputs_of(made.path)
-        if last is not None and last == made.deps:  # mostly, after an edit: the same inputs
-            made.deps = last
-        else:
-            canon = self._keys
-            made.deps = frozenset(map(canon.setdefault, made.deps, made.deps))
+        made.deps = self._canonical_inputs(made.path, made.deps)
         if not made.rendered or made.problem is not None:
             return
         self._rendered += 1
@@ -567,6 +561,17 @@ class Builder:
             self._verified.add(made.path)
         elif made.staged is not None:
             self._staging.adopt(made.path, Path(made.staged))
+
+    def _canonical_inputs(self, path: str, deps: Collection[Key]) -> frozenset[Key] | tuple[Key, ...]:
+        # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
+        canon = self._keys
+        last = self.deps.inputs_of(path)
+        if last is None:  # a page not made before (each of a cold build's): a tuple, a quarter of a set
+            return tuple(map(canon.setdefault, deps, deps))
+        mine = deps if isinstance(deps, frozenset) else frozenset(deps)
+        if last == mine:  # mostly, after an edit: the same inputs
+            return last
+        return frozenset(map(canon.setdefault, mine, mine))
 
     def _stage(self, rel: str, data: bytes, digest: str) -> tuple[str | None, bool]:
         """Write `data` for `rel` to the staging folder unless the output file already

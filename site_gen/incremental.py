@@ -597,7 +597,11 @@ class DepState:
         return found
 
     def update(
-        self, made: dict[str, frozenset[Key]], inputs: Inputs, keep: Iterable[str] | None, everything: bool
+        self,
+        made: dict[str, frozenset[Key] | tuple[Key, ...]],
+        inputs: Inputs,
+        keep: Iterable[str] | None,
+        everything: bool,
     ) -> None:
         """Record the inputs of the files just made; forget files no longer made
         (those not in `keep`; None: the same files as last time).
@@ -613,12 +617,17 @@ class DepState:
         users = self.users
         added = []  # inputs no file used before
         for path, keys in made.items():
-            old = self.inputs_of(path) or frozenset()
+            old = self.inputs_of(path)
             deps[path] = keys
-            if old == keys:
-                continue
-            self._drop(path, old - keys)
-            for key in keys - old:
+            if old is None:  # a new page: every input is new to it
+                new = keys
+            else:
+                mine = keys if isinstance(keys, frozenset) else frozenset(keys)
+                if old == mine:
+                    continue
+                self._drop(path, old - mine)
+                new = mine - old
+            for key in new:
                 found = self._users_of(key)
                 if found is None:
                     users[key] = {path}

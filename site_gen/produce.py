@@ -11,6 +11,7 @@ order, so the output is the same bytes as a serial build's.
 from __future__ import annotations
 
 import bisect
+import gc
 import multiprocessing
 import os
 import pickle
@@ -183,7 +184,7 @@ class Made:
     path: str
     fingerprint: str
     data: bytes | None
-    deps: frozenset[Key]
+    deps: frozenset[Key] | tuple[Key, ...]  # a tuple from a worker (see _make_chunk)
     problem: Problem | None = None
     fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None
     digest: str = ""
@@ -338,6 +339,9 @@ class Producer:
         self._compile_templates()  # once, here, rather than once in each worker
         chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
         _ACTIVE = self
+        # The site and everything else made so far out of the workers' collections (see
+        # _make_chunk); the cycle collector is off while a build runs (see Builder.build).
+        gc.freeze()
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 for part in pool.imap(_make_chunk, chunks, chunksize=1):
@@ -346,6 +350,7 @@ class Producer:
                         accept(one)
                 return made
         finally:
+            gc.unfreeze()
             _ACTIVE = None
 
     def _compile_templates(self) -> None:
@@ -363,7 +368,15 @@ _ACTIVE: Producer | None = None
 
 def _make_chunk(chunk: list[Route]) -> list[Made]:
     assert _ACTIVE is not None  # set in the parent before the fork
-    return [_ACTIVE.make(route) for route in chunk]
+    made = [_ACTIVE.make(route) for route in chunk]
+    for one in made:  # a set would be hashed again, member by member, when it arrives
+        one.deps = tuple(one.deps)
+    # Rendering a page leaves reference cycles (Jinja's contexts and macros) that only
+    # the cycle collector frees: a tenth of a worker's memory by the end of a big
+    # build. The youngest generation holds only what this chunk made (the site was
+    # frozen before the fork), so this look is short.
+    gc.collect(0)
+    return made
 
 
 # A record's place in the skeleton: a string holding NULs, which no record can
