@@ -525,9 +525,10 @@ class DepState:
         self._fresh: dict[Key, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        # Sets saved as tuples: a set read back hashes every member again, which was a
-        # third of a fresh build's start (10,000 stories: 0.37 s against 0.05 s). One
-        # becomes a set (or list) again when a build first changes it (inputs_of, _users_of).
+        # Saved as tuples: a set read back hashes every member again, which was a third
+        # of a fresh build's start (10,000 stories: 0.37 s against 0.05 s). One becomes a
+        # set (a page's inputs) or a list (an input's pages) again when a build first
+        # changes it (inputs_of, _users_of).
         # In place, not in a copy: saving the cache would otherwise hold both at once
         # (tens of megabytes at the end of a big build).
         for table in (self.deps, self.users):
