@@ -39,7 +39,16 @@ from .routes import Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
 from .snapshot import Snapshot, surroundings, take, unchanged
 from .statics import StaticFiles
-from .writer import FileState, Staging, check_output_dir, digest_of, existing_files, stamp_of
+from .writer import (
+    FileState,
+    Pieces,
+    Staging,
+    check_output_dir,
+    digest_of,
+    existing_files,
+    same_bytes,
+    stamp_of,
+)
 
 # The pages an edit most often remakes and that are slow to make from nothing.
 WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic", "topic_year", "questions")
@@ -573,13 +582,13 @@ class Builder:
             return last
         return frozenset(map(canon.setdefault, mine, mine))
 
-    def _stage(self, rel: str, data: bytes, digest: str) -> tuple[str | None, bool]:
+    def _stage(self, rel: str, data: bytes | Pieces, digest: str) -> tuple[str | None, bool]:
         """Write `data` for `rel` to the staging folder unless the output file already
         holds it; in whichever process made it. (staged path, output file current)."""
         known = self.files.get(rel)
         if known and known.digest == digest and self._stamp(rel) == known.stamp:
             return None, True
-        if not known and _same_bytes(self.out / rel, data):
+        if not known and same_bytes(self.out / rel, data):
             return None, False
         return str(self._staging.write(rel, data)), False
 
@@ -862,13 +871,6 @@ def markdown_texts(site: Site) -> list[str]:
             for name in nested:
                 texts.extend(item["text"] for item in record.values.get(name, []) if item.get("text"))
     return texts
-
-
-def _same_bytes(path: Path, data: bytes) -> bool:
-    try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
-    except OSError:
-        return False
 
 
 def _hash(text: str) -> str:

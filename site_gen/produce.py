@@ -35,7 +35,7 @@ from .places import differing_places
 from .render import TemplateProblem, render_page
 from .routes import Route, Urls
 from .views import ViewBuilder, entry_order
-from .writer import digest_of
+from .writer import Pieces, digest_of
 
 PARALLEL_ROUTES = 300
 MONTH_GROUPS_KEPT = 20_000
@@ -183,7 +183,7 @@ class Made:
 
     path: str
     fingerprint: str
-    data: bytes | None
+    data: bytes | Pieces | None
     deps: frozenset[Key] | tuple[Key, ...]  # a tuple from a worker (see _make_chunk)
     problem: Problem | None = None
     fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None
@@ -212,7 +212,7 @@ class Producer:
         fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None,
         changed: set[Key] | None = None,
         memo: ViewMemo | None = None,
-        stage: Callable[[str, bytes, str], tuple[str | None, bool]] | None = None,
+        stage: Callable[[str, bytes | Pieces, str], tuple[str | None, bool]] | None = None,
         known: Callable[[str], bool] = lambda path: True,
     ) -> None:
         self.root, self.routes, self.renderer, self.env, self.base = root, routes, renderer, env, base
@@ -254,7 +254,7 @@ class Producer:
                 made.data = None
         return made
 
-    def _make(self, route: Route, views: ViewBuilder) -> tuple[str, bytes | None]:
+    def _make(self, route: Route, views: ViewBuilder) -> tuple[str, bytes | Pieces | None]:
         if route.view in PAGES:
             template, context = PAGES[route.view](views, route.arg)
             context["site"] = views.site_view
@@ -276,16 +276,17 @@ class Producer:
         elif route.view in ("feed", "timeline_json"):
             text = EXPORTS[route.view](views, route.arg)
         elif route.view == "briefing_json":
-            text = self._briefing(views)
+            pieces = Pieces(self._briefing(views))
+            return _digest(pieces), pieces
         else:
             text = EXPORTS[route.view](views)
         data = text.encode("utf-8")
         return _digest(data), data
 
-    def _briefing(self, views: ViewBuilder) -> str:
+    def _briefing(self, views: ViewBuilder) -> list[str]:
         """briefing.json from one JSON text per record, each made again only when
         one of its own inputs changed; the document is the same bytes as one
-        json.dumps of it all."""
+        json.dumps of it all, in pieces (see writer.Pieces)."""
         made: dict[tuple[str, str], tuple[tuple[Key, ...], str]] = {}
         old = self.fragments or {}
 
@@ -318,7 +319,7 @@ class Producer:
             if indent != _ITEM:  # never with today's layout; kept right should it change
                 fragment_text = _indented(fragment_text[len(_ITEM) :].replace("\n" + _ITEM, "\n"), indent)
             out += (fragment_text, comma, text)
-        return "".join(out)
+        return out
 
     def make_all(self, todo: list[Route], sink: Callable[[Made], None] | None = None) -> list[Made]:
         """Every route of `todo`, in order; by forked workers when there are many.
@@ -392,5 +393,5 @@ def _indented(text: str, indent: str) -> str:
     return indent + text.replace("\n", "\n" + indent)
 
 
-def _digest(data: bytes) -> str:
+def _digest(data: bytes | Pieces) -> str:
     return digest_of(data)
