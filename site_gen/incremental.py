@@ -506,6 +506,16 @@ class _Reach:
         ]
 
 
+def _thawed(table: dict[Any, Any], name: Any, kind: type) -> Any:
+    """`table[name]` (None when absent), made a `kind` again from the tuple the cache
+    saved the first time a build asks for it (see DepState.__getstate__)."""
+    found = table.get(name)
+    if found is None or isinstance(found, kind):
+        return found
+    found = table[name] = kind(found)
+    return found
+
+
 class DepState:
     """Per output file, the inputs it was made from; per input, its value then
     and the files that use it (so that the files an input reaches are found
@@ -539,18 +549,10 @@ class DepState:
 
     def inputs_of(self, path: str) -> frozenset[Key] | None:
         """The inputs `path` was last made from (None: not made before)."""
-        keys = self.deps.get(path)
-        if keys is None or isinstance(keys, frozenset):
-            return keys
-        keys = self.deps[path] = frozenset(keys)
-        return keys
+        return _thawed(self.deps, path, frozenset)
 
     def _users_of(self, key: Key) -> list[str] | None:
-        found = self.users.get(key)
-        if found is None or isinstance(found, list):
-            return found
-        found = self.users[key] = list(found)
-        return found
+        return _thawed(self.users, key, list)
 
     def changed(self, inputs: Inputs) -> set[Key]:
         """The inputs whose value is not what it was at the last build."""
