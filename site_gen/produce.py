@@ -40,6 +40,7 @@ from .writer import Pieces, digest_of
 PARALLEL_ROUTES = 300
 MONTH_GROUPS_KEPT = 20_000
 CHUNK = 40
+RECORD_VIEWS = frozenset({"story", "question", "person"})  # one record's page each
 
 
 class SharedViews(ViewBuilder):
@@ -338,7 +339,7 @@ class Producer:
             return made
         global _ACTIVE
         self._compile_templates()  # once, here, rather than once in each worker
-        chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+        chunks = _chunks(todo)
         _ACTIVE = self
         # The site and everything else made so far out of the workers' collections (see
         # _make_chunk); the cycle collector is off while a build runs (see Builder.build).
@@ -365,6 +366,15 @@ class Producer:
 
 
 _ACTIVE: Producer | None = None
+
+
+def _chunks(todo: list[Route]) -> list[list[Route]]:
+    """The workers' batches: the pages that show many records (the home page, the
+    timelines, briefing.json...) one by one, so that the workers share them and
+    the views they make; then the others (a record's own page), CHUNK at a time."""
+    one_by_one = [[route] for route in todo if route.view not in RECORD_VIEWS]
+    records = [route for route in todo if route.view in RECORD_VIEWS]
+    return one_by_one + [records[i : i + CHUNK] for i in range(0, len(records), CHUNK)]
 
 
 def _make_chunk(chunk: list[Route]) -> list[Made]:

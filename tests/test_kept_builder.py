@@ -311,6 +311,29 @@ def test_an_edit_in_the_middle_of_a_warm_up_leaves_no_stale_view(
     assert got == fresh(site, tmp_path / "fresh")
 
 
+def test_pages_made_by_workers_are_the_bytes_one_process_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = fixture_site(tmp_path / "site")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)  # every build's pages by forked workers
+    monkeypatch.setattr(produce, "CHUNK", 3)
+    assert Builder(site, tmp_path / "workers", cache=False).build(AS_OF).ok
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 10**9)
+    assert Builder(site, tmp_path / "one", cache=False).build(AS_OF).ok
+    assert tree(tmp_path / "workers") == tree(tmp_path / "one")
+    # The workers' batches: each route once; a page showing many records alone.
+    from site_gen.routes import Urls, plan
+    from site_gen.site import load_site
+
+    loaded = load_site(site, as_of=AS_OF).site
+    assert loaded is not None
+    routes = plan(loaded, Urls(loaded, None))
+    batches = produce._chunks(routes)
+    assert sorted(r.path for batch in batches for r in batch) == sorted(r.path for r in routes)
+    assert all(len(batch) == 1 for batch in batches if batch[0].view not in produce.RECORD_VIEWS)
+    assert {r.view for batch in batches if len(batch) > 1 for r in batch} <= produce.RECORD_VIEWS
+
+
 def test_the_cache_of_a_removed_output_folder_is_pruned(tmp_path: Path) -> None:
     site = fixture_site(tmp_path / "site")
     gone, kept = tmp_path / "gone", tmp_path / "kept"
