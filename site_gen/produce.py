@@ -33,14 +33,14 @@ from .model import Record
 from .pages import PAGES
 from .places import differing_places
 from .render import TemplateProblem, render_page
-from .routes import Route, Urls
+from .routes import RECORD_PAGES, Route, Urls
 from .views import ViewBuilder, entry_order
 from .writer import Pieces, digest_of
 
 PARALLEL_ROUTES = 300
 MONTH_GROUPS_KEPT = 20_000
 CHUNK = 40
-RECORD_VIEWS = frozenset({"story", "question", "person"})  # one record's page each
+RECORD_VIEWS = frozenset(view for _, view in RECORD_PAGES)  # one record's page each
 
 
 class SharedViews(ViewBuilder):
@@ -323,10 +323,12 @@ class Producer:
         return out
 
     def make_all(self, todo: list[Route], sink: Callable[[Made], None] | None = None) -> list[Made]:
-        """Every route of `todo`, in order; by forked workers when there are many.
+        """Every route of `todo`: in order by this process, or by forked workers when
+        there are many, in the order of their batches (see _chunks). Each page is the
+        same bytes either way.
 
-        `sink` sees each result as it arrives, in order (the builder stages its
-        bytes and drops them, so a big build never holds every page at once).
+        `sink` sees each result as it arrives (the builder stages its bytes and
+        drops them, so a big build never holds every page at once).
         """
         accept = sink or (lambda made: None)
         workers = min(os.cpu_count() or 1, 8)

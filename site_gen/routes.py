@@ -9,6 +9,9 @@ from .index import Site
 from .model import Record
 from .places import differing_places
 
+# The kinds with a page per record, and the view that makes it.
+RECORD_PAGES = (("stories", "story"), ("questions", "question"), ("people", "person"))
+
 
 @dataclass(frozen=True)
 class Route:
@@ -315,6 +318,6 @@ def plan(site: Site, urls: Urls) -> list[Route]:
         routes.append(Route(f"topics/{topic_id}/timeline.json", "timeline_json", topic_id))
         for year in urls.archived(topic_list(topic_id)):
             routes.append(Route(f"topics/{topic_id}/{year}/index.html", "topic_year", f"{topic_id}/{year}"))
-    for kind, view in (("stories", "story"), ("questions", "question"), ("people", "person")):
+    for kind, view in RECORD_PAGES:
         routes += urls.record_routes(kind, view)
     return routes
