@@ -50,6 +50,9 @@ from .writer import (
     stamp_of,
 )
 
+# A page's inputs: a tuple for a page made for the first time (see _canonical_inputs).
+PageInputs = frozenset[Key] | tuple[Key, ...]
+
 # The pages an edit most often remakes and that are slow to make from nothing.
 WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic", "topic_year", "questions")
 
@@ -154,7 +157,7 @@ class Builder:
         self.fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] = {}
         self._next_fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None
         self.base = ""
-        self._next_deps: tuple[str, dict[str, frozenset[Key]], Inputs, list[str]] | None = None
+        self._next_deps: tuple[str, dict[str, PageInputs], Inputs, list[str]] | None = None
         self.cache_file = self._cache_file() if cache else None
         self._env: tuple[str, Any] | None = None
         self._snapshot: Snapshot | None = None
@@ -571,7 +574,7 @@ class Builder:
         elif made.staged is not None:
             self._staging.adopt(made.path, Path(made.staged))
 
-    def _canonical_inputs(self, path: str, deps: Collection[Key]) -> frozenset[Key] | tuple[Key, ...]:
+    def _canonical_inputs(self, path: str, deps: Collection[Key]) -> PageInputs:
         # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
         canon = self._keys
         last = self.deps.inputs_of(path)

@@ -139,7 +139,7 @@ class Watcher:
                 # site of 16,000 files, twice (the change, then the quiet); it comes at the
                 # next tick and sees any other change then.
                 next_scan = 0.0
-                return self._settled(self._with_hot(self.seen), stop, self._with_hot)
+                return self._settled(self._with_hot(), stop, self._with_hot)
             if time.monotonic() < next_scan:
                 continue
             started, cpu = time.monotonic(), time.thread_time()
@@ -154,11 +154,11 @@ class Watcher:
             next_scan = started + SCAN_SPACING * spent
             if current == self.seen:
                 continue
-            return self._settled(current, stop, lambda _: snapshot(self.root))
+            return self._settled(current, stop, lambda: snapshot(self.root))
         return None
 
     def _settled(
-        self, current: Snapshot, stop: threading.Event, look: Callable[[Snapshot], Snapshot]
+        self, current: Snapshot, stop: threading.Event, look: Callable[[], Snapshot]
     ) -> tuple[Snapshot, dict[str, str]] | None:
         settled = self._settle(current, stop, look)
         if settled is None:
@@ -170,7 +170,7 @@ class Watcher:
     def _hot_moved(self) -> bool:
         return any(_stamp(self.root / path) != self.seen.get(path) for path in self.hot)
 
-    def _with_hot(self, _: Snapshot) -> Snapshot:
+    def _with_hot(self) -> Snapshot:
         """The last snapshot taken for a build, with the hot files as they are now."""
         current = dict(self.seen)
         for path in self.hot:
@@ -186,7 +186,7 @@ class Watcher:
         self.seen = settled
 
     def _settle(
-        self, current: Snapshot, stop: threading.Event, look: Callable[[Snapshot], Snapshot]
+        self, current: Snapshot, stop: threading.Event, look: Callable[[], Snapshot]
     ) -> Snapshot | None:
         """Wait until the changed files have been left alone for `quiet` seconds
         (`look` takes the snapshot again)."""
@@ -196,7 +196,7 @@ class Watcher:
                 return current
             if stop.wait(remaining):
                 return None
-            later = look(current)
+            later = look()
             if later == current:
                 return later
             current = later
