@@ -110,6 +110,7 @@ class Preview:
             self.thread.join(timeout=30)
         if not self.thread.is_alive():
             self._save_cache()
+            self.watcher.close()
 
     # -- the worker thread ---------------------------------------------------
 

@@ -583,7 +583,7 @@ def test_snapshots_see_every_change_and_ignore_temp_files(tmp_path: Path) -> Non
 
 def test_watcher_waits_for_quiet(tmp_path: Path) -> None:
     (tmp_path / "site.yaml").write_text("title: t\n")
-    watcher = Watcher(tmp_path, poll=0.02, quiet=0.1)
+    watcher = Watcher(tmp_path, poll=0.02, quiet=0.1, events=False)  # polling alone
     stop = threading.Event()
 
     def writes() -> None:
@@ -685,7 +685,7 @@ def test_watcher_keeps_the_files_edited_last_hot(tmp_path: Path) -> None:
     story = tmp_path / "content" / "stories" / "a.yaml"
     story.parent.mkdir(parents=True)
     story.write_text("a")
-    watcher = Watcher(tmp_path, poll=0.01, quiet=0.02)
+    watcher = Watcher(tmp_path, poll=0.01, quiet=0.02, events=False)  # polling alone
     stop = threading.Event()
     threading.Timer(0.05, lambda: story.write_text("ab")).start()
     settled, changes = watcher.wait(stop)
@@ -703,7 +703,7 @@ def test_a_hot_files_change_is_reported_at_once_and_other_changes_at_the_next_lo
     story.parent.mkdir(parents=True)
     story.write_text("a")
     other.write_text("b")
-    watcher = Watcher(tmp_path, poll=0.01, quiet=0.02)
+    watcher = Watcher(tmp_path, poll=0.01, quiet=0.02, events=False)  # polling alone
     stop = threading.Event()
     story.write_text("ab")
     settled, changes = watcher.wait(stop)  # a whole scan finds it: now it is hot

@@ -1,0 +1,160 @@
+"""The watcher with the system's file events (inotify): a file its writer has
+closed is reported at once, one still being written only once it is quiet or
+closed, and everything else as with polling alone."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from site_gen.inotify import FileEvents
+from site_gen.watch import Watcher, snapshot
+
+LONG_QUIET = 5.0  # seconds: a watcher that waited this long did not use the events
+QUICK = 1.0  # well under LONG_QUIET, even on a loaded machine
+
+
+def inotify_works() -> bool:
+    events = FileEvents.open(Path("."), ())
+    if events is None:
+        return False
+    events.close()
+    return True
+
+
+pytestmark = pytest.mark.skipif(not inotify_works(), reason="no inotify on this system: the watcher polls")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    (tmp_path / "site.yaml").write_text("title: t\n")
+    stories = tmp_path / "content" / "stories"
+    stories.mkdir(parents=True)
+    (stories / "a.yaml").write_text("title: a\n")
+    (stories / "b.yaml").write_text("title: b\n")
+    return tmp_path
+
+
+@pytest.fixture
+def watcher(site: Path) -> Iterator[Watcher]:
+    made = Watcher(site, poll=0.02, quiet=LONG_QUIET)
+    assert made.events is not None
+    yield made
+    made.close()
+
+
+def timed_wait(watcher: Watcher, stop: threading.Event | None = None) -> tuple[float, dict[str, str], dict]:
+    started = time.monotonic()
+    waited = watcher.wait(stop or threading.Event())
+    assert waited is not None
+    settled, changes = waited
+    return time.monotonic() - started, changes, settled
+
+
+def test_a_closed_file_is_reported_without_the_quiet_wait(site: Path, watcher: Watcher) -> None:
+    threading.Timer(0.05, lambda: (site / "content/stories/a.yaml").write_text("title: A\n")).start()
+    seconds, changes, settled = timed_wait(watcher)
+    assert changes == {"content/stories/a.yaml": "changed"}
+    assert seconds < QUICK
+    assert settled == snapshot(site)
+
+
+def test_a_file_still_open_is_waited_for_until_its_writer_closes_it(site: Path, watcher: Watcher) -> None:
+    story = site / "content/stories/a.yaml"
+
+    def write_in_two_parts() -> None:
+        with open(story, "w") as handle:
+            handle.write("title: half")
+            handle.flush()
+            time.sleep(0.3)
+            handle.write(" and the rest\n")
+
+    writer = threading.Thread(target=write_in_two_parts)
+    writer.start()
+    seconds, changes, settled = timed_wait(watcher)
+    writer.join()
+    assert changes == {"content/stories/a.yaml": "changed"}
+    assert settled["content/stories/a.yaml"] == snapshot(site)["content/stories/a.yaml"]  # never the half
+    assert 0.25 < seconds < LONG_QUIET
+
+
+def test_a_save_through_a_temporary_file_and_a_rename_is_reported_at_once(
+    site: Path, watcher: Watcher
+) -> None:
+    temporary = site / "content/stories/.a.yaml.tmp"  # an editor's temporary name: never a record
+    temporary.write_text("title: renamed into place\n")
+    os.replace(temporary, site / "content/stories/a.yaml")
+    seconds, changes, _ = timed_wait(watcher)
+    assert changes == {"content/stories/a.yaml": "changed"}
+    assert seconds < QUICK
+
+
+def test_an_edit_a_deletion_and_an_addition_together_are_one_change(site: Path, watcher: Watcher) -> None:
+    stories = site / "content/stories"
+    (stories / "a.yaml").write_text("title: A\n")
+    (stories / "b.yaml").unlink()
+    (stories / "c.yaml").write_text("title: c\n")
+    seconds, changes, settled = timed_wait(watcher)
+    assert changes == {
+        "content/stories/a.yaml": "changed",
+        "content/stories/b.yaml": "deleted",
+        "content/stories/c.yaml": "added",
+    }
+    assert seconds < QUICK and settled == snapshot(site)
+
+
+def test_files_in_a_new_folder_are_seen_and_then_watched(site: Path) -> None:
+    watcher = Watcher(site, poll=0.02, quiet=0.1)
+    try:
+        year = site / "content/stories/2026"
+        year.mkdir()
+        (year / "d.yaml").write_text("title: d\n")
+        _, changes, settled = timed_wait(watcher)
+        watcher.accept(settled)
+        assert changes == {"content/stories/2026/d.yaml": "added"}
+        watcher.quiet = LONG_QUIET  # the new folder is watched now: its next edit comes at once
+        (year / "d.yaml").write_text("title: D\n")
+        seconds, changes, _ = timed_wait(watcher)
+        assert changes == {"content/stories/2026/d.yaml": "changed"} and seconds < QUICK
+    finally:
+        watcher.close()
+
+
+def test_a_folder_renamed_is_a_whole_scan(site: Path, watcher: Watcher) -> None:
+    an_hour_ago = time.time() - 3600  # as files on a real site are: a rename keeps the times
+    for story in (site / "content/stories").iterdir():
+        os.utime(story, (an_hour_ago, an_hour_ago))
+    watcher.accept(snapshot(site))
+    (site / "content/stories").rename(site / "content/reports")
+    seconds, changes, _ = timed_wait(watcher)
+    assert changes == {
+        "content/stories/a.yaml": "deleted",
+        "content/stories/b.yaml": "deleted",
+        "content/reports/a.yaml": "added",
+        "content/reports/b.yaml": "added",
+    }
+    assert seconds < QUICK
+
+
+def test_writes_beside_the_sources_wake_no_build(site: Path, watcher: Watcher) -> None:
+    stop = threading.Event()
+    threading.Timer(0.6, stop.set).start()
+    (site / "output").mkdir()
+    (site / "output/index.html").write_text("<p>built</p>")
+    (site / ".site-gen-cache").mkdir()
+    (site / ".site-gen-cache/build.pickle").write_bytes(b"cache")
+    (site / "content/stories/a.yaml~").write_text("an editor's backup")
+    assert watcher.wait(stop) is None
+
+
+def test_closing_stops_the_events(site: Path) -> None:
+    watcher = Watcher(site)
+    events = watcher.events
+    assert events is not None
+    watcher.close()
+    assert events.fd == -1 and not events.wait(0)
