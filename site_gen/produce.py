@@ -41,6 +41,8 @@ PARALLEL_ROUTES = 300
 MONTH_GROUPS_KEPT = 20_000
 CHUNK = 40
 RECORD_VIEWS = frozenset(view for _, view in RECORD_PAGES)  # one record's page each
+# Each record's text in data/briefing.json, with the inputs it was made from.
+Fragments = dict[tuple[str, str], tuple[tuple[Key, ...], str]]
 
 
 class SharedViews(ViewBuilder):
@@ -187,7 +189,7 @@ class Made:
     data: bytes | Pieces | None
     deps: frozenset[Key] | tuple[Key, ...]  # a tuple from a worker (see _make_chunk)
     problem: Problem | None = None
-    fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None
+    fragments: Fragments | None = None
     digest: str = ""
     # With a `stage` callback the bytes are written where they are made (in the worker)
     # and only where they went comes back: the staged file, or `current` when the
@@ -210,7 +212,7 @@ class Producer:
         env: Any,
         base: str,
         unchanged: Callable[[str, str], bool],
-        fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None,
+        fragments: Fragments | None = None,
         changed: set[Key] | None = None,
         memo: ViewMemo | None = None,
         stage: Callable[[str, bytes | Pieces, str], tuple[str | None, bool]] | None = None,
@@ -224,7 +226,7 @@ class Producer:
         # (`changed` None: all inputs may have changed).
         self.fragments = fragments if changed is not None else None
         self.changed = changed or set()
-        self.made_fragments: dict[tuple[str, str], tuple[tuple[Key, ...], str]] | None = None
+        self.made_fragments: Fragments | None = None
         self.tracker = Tracker()
         self.site = TrackedSite(site, self.tracker)
         self.urls = TrackedUrls(urls, self.site, self.tracker)
@@ -288,7 +290,7 @@ class Producer:
         """briefing.json from one JSON text per record, each made again only when
         one of its own inputs changed; the document is the same bytes as one
         json.dumps of it all, in pieces (see writer.Pieces)."""
-        made: dict[tuple[str, str], tuple[tuple[Key, ...], str]] = {}
+        made: Fragments = {}
         old = self.fragments or {}
 
         def fragment(vb: ViewBuilder, record: Record) -> str:

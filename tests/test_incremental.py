@@ -152,6 +152,26 @@ def test_templates_compiled_by_an_earlier_build_follow_their_source(tmp_path: Pa
     assert tree(out) == fresh(site, tmp_path / "ref")
 
 
+def test_briefing_fragments_share_their_input_keys_with_the_pages(tmp_path: Path) -> None:
+    """Each record's briefing.json text depends on keys its pages use too: one object
+    per key, in the builder and in the cache read back by the next process."""
+    site = fixture_site(tmp_path / "site")
+
+    def shared(builder: Builder) -> tuple[int, int]:
+        page_keys = {id(key) for inputs in builder.deps.deps.values() for key in inputs}
+        fragment_keys = [key for inputs, _ in builder.fragments.values() for key in inputs]
+        return sum(id(key) in page_keys for key in fragment_keys), len(fragment_keys)
+
+    first = Builder(site, tmp_path / "out")
+    assert first.build(AS_OF).ok
+    same, total = shared(first)
+    assert total > 0 and same == total
+    later = Builder(site, tmp_path / "out")
+    later._load_bulk()
+    assert later.fragments.keys() == first.fragments.keys()
+    assert shared(later) == (same, total)
+
+
 def test_the_cache_saves_pages_inputs_as_tuples_and_a_build_changes_them_as_sets() -> None:
     from site_gen.incremental import DepState
 
