@@ -55,7 +55,6 @@ if TYPE_CHECKING:  # produce is imported when a build has pages to make
 
 # A page's inputs: a tuple for a page made for the first time (see _canonical_inputs).
 PageInputs = frozenset[Key] | tuple[Key, ...]
-_NO_FRAGMENT: tuple[None, str] = (None, "")
 
 # The pages an edit most often remakes and that are slow to make from nothing.
 WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic", "topic_year", "questions")
@@ -594,7 +593,8 @@ class Builder:
         # (at 10,000 stories 135,000 tuples, and as many again in the saved cache).
         canon, old = self._keys, self.fragments
         for key, (deps, text) in made.items():
-            if old.get(key, _NO_FRAGMENT)[0] is not deps:
+            kept = old.get(key)
+            if kept is None or kept[0] is not deps:
                 made[key] = (tuple(map(canon.setdefault, deps, deps)), text)
         return made
 

@@ -49,6 +49,12 @@ NONBLOCK = os.O_NONBLOCK
 CLOEXEC = 0o2000000
 
 
+def is_ignored(name: str) -> bool:
+    """A file or folder name the watcher never looks at or into: editors' swap and
+    backup files, hidden folders such as .git, Python's caches."""
+    return is_editor_temp(name) or name == "__pycache__"
+
+
 @dataclass
 class Heard:
     """What the events since the last read say: each file's path (relative to the
@@ -147,7 +153,7 @@ class FileEvents:
         if mask & (DELETE_SELF | MOVE_SELF):
             heard.rescan = True
             return
-        if not name or is_editor_temp(name) or name == "__pycache__":
+        if not name or is_ignored(name):
             return
         path = f"{folder}/{name}" if folder else name
         if not folder and name not in self.folders and name != CONFIG_NAME:
@@ -174,15 +180,14 @@ class FileEvents:
                 continue
             for entry in entries:
                 try:
-                    if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    if entry.is_dir(follow_symlinks=False) and not is_ignored(entry.name):
                         pending.append(f"{folder}/{entry.name}")
                 except OSError:
                     continue
         return True
 
     def _watch(self, rel: str) -> bool:
-        path = os.fsencode(self.root / rel) if rel else os.fsencode(self.root)
-        wd = self._libc.inotify_add_watch(self.fd, path, WATCH_MASK)
+        wd = self._libc.inotify_add_watch(self.fd, os.fsencode(self.root / rel), WATCH_MASK)
         if wd < 0:
             # A folder that is missing or went away is fine; a full watch table is not.
             return ctypes.get_errno() not in (errno.ENOSPC, errno.ENOMEM)

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .config import CONFIG_NAME
-from .inotify import FileEvents, Heard
-from .loader import is_editor_temp
+from .inotify import FileEvents, Heard, is_ignored
 
 Stamp = tuple[int, int]
 Snapshot = dict[str, Stamp]
@@ -59,7 +58,7 @@ def _scan(folder: Path, rel: str, found: Snapshot) -> None:
         except OSError:  # absent, not a folder, or removed while we looked
             continue
         for entry in entries:
-            if is_editor_temp(entry.name) or entry.name == "__pycache__":
+            if is_ignored(entry.name):
                 continue
             name = f"{prefix}/{entry.name}"
             try:

@@ -152,6 +152,23 @@ def test_writes_beside_the_sources_wake_no_build(site: Path, watcher: Watcher) -
     assert watcher.wait(stop) is None
 
 
+def test_a_hidden_folder_among_the_sources_is_never_watched(site: Path) -> None:
+    """The snapshots never look into .git and the like: the events must not either,
+    or a write there would be reported as a source added."""
+    hidden = site / "content/.git/objects"
+    hidden.mkdir(parents=True)
+    watcher = Watcher(site, poll=0.02, quiet=0.05)
+    try:
+        stop = threading.Event()
+        threading.Timer(0.6, stop.set).start()
+        (hidden / "ab12").write_bytes(b"blob")
+        (site / "content/__pycache__").mkdir()
+        (site / "content/__pycache__/x.pyc").write_bytes(b"code")
+        assert watcher.wait(stop) is None
+    finally:
+        watcher.close()
+
+
 def test_closing_stops_the_events(site: Path) -> None:
     watcher = Watcher(site)
     events = watcher.events
