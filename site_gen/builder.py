@@ -426,6 +426,7 @@ class Builder:
         # A few pages (an edit while serving) share views with the next builds; a big
         # batch is made by forked workers, whose views die with them.
         memo = self.views if len(todo) < PARALLEL_ROUTES else None
+        self.views.canon = self._keys
         self.reuse.enabled = memo is not None
         if memo is None:
             self._staging.prepare()  # before the workers are forked: they write into it

@@ -261,6 +261,9 @@ class ViewMemo:
         self.orders: dict[str, tuple[list[Any], list[Any]]] = {}
         # Only a memo kept between builds keeps whole lists (a worker's dies with its batch).
         self.keeps_lists = indexed
+        # The builder's one object per input key (see Builder._canonical_inputs): a view's
+        # inputs made of them let a page's inputs be compared with its last ones by identity.
+        self.canon: dict[Key, Key] | None = None
 
     PATCH_AT_MOST = 64  # records of a kept list made again; more, and it is made whole
 
@@ -269,6 +272,8 @@ class ViewMemo:
         self.lists[(user, kept.name)] = kept
 
     def put(self, key: tuple[str, str, str], value: Any, deps: frozenset[Key]) -> tuple[Any, frozenset[Key]]:
+        if self.canon is not None:
+            deps = frozenset(map(self.canon.setdefault, deps, deps))
         found = self.views[key] = (value, deps)
         if self._indexed:
             for dep in deps:

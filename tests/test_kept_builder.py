@@ -558,3 +558,16 @@ def test_differing_places_finds_every_difference_or_gives_up() -> None:
         expected = [place for place, (a, b) in enumerate(zip(old, new)) if a != b]
         assert differing_places(old, new, 8) == expected
         assert differing_places(old, new, len(expected) - 1) is None or not expected
+
+
+def test_kept_views_note_the_builders_own_key_objects(tmp_path: Path) -> None:
+    """A page's inputs are compared with its last ones after each edit: made of the
+    builder's one object per key, the views' inputs make that an identity check."""
+    site, builder = edited_once(tmp_path)
+    kept = [deps for _, deps in builder.views.views.values()]
+    assert kept and any(kept)
+    canon = builder._keys
+    assert all(canon.get(key) is key for deps in kept for key in deps)
+    retitle(site / "content/stories/may-day.yaml", "title: Kept ", "title: Kept again ")
+    assert builder.build(AS_OF).ok
+    assert tree(tmp_path / "out") == fresh(site, tmp_path / "ref")
