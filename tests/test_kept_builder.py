@@ -571,3 +571,28 @@ def test_kept_views_note_the_builders_own_key_objects(tmp_path: Path) -> None:
     retitle(site / "content/stories/may-day.yaml", "title: Kept ", "title: Kept again ")
     assert builder.build(AS_OF).ok
     assert tree(tmp_path / "out") == fresh(site, tmp_path / "ref")
+
+
+def test_a_hinted_load_gives_the_records_in_the_order_a_fresh_load_does(tmp_path: Path) -> None:
+    """A hinted load patches the last list where a file's records were, while the file
+    holds as many; otherwise it joins every file's records again."""
+    site = fixture_site(tmp_path / "site")
+    events = site / "content/events/events.yaml"
+    loader = Loader(site)
+    loader.load(Problems())
+
+    def same_as_fresh(hint: set[str]) -> None:
+        records, _ = loader.load(Problems(), hint)
+        expected, _ = Loader(site).load(Problems())
+        assert [(r.kind, r.id, r.values) for r in records] == [(r.kind, r.id, r.values) for r in expected]
+
+    retitle(events, "title: Summit", "title: Summit moved")  # as many records: patched
+    same_as_fresh({"content/events/events.yaml"})
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Edited ")
+    same_as_fresh({"content/stories/may-day.yaml"})
+    extra = "- id: extra\n  title: Extra\n  date: 2024-02-02\n  topics: [alpha]\n"
+    events.write_text(events.read_text() + extra)
+    same_as_fresh({"content/events/events.yaml"})  # one more record: joined again
+    retitle(events, "title: Hearing", "title: Hearing delayed")
+    retitle(site / "content/stories/may-day.yaml", "title: Edited ", "title: Edited twice ")
+    same_as_fresh({"content/events/events.yaml", "content/stories/may-day.yaml"})
