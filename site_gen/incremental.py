@@ -407,11 +407,15 @@ class _Reach:
                 )
         self.topics_moved = "topics" in self.ids
         self.stories_moved = "stories" in self.ids
-        # The quotes that name a touched story (their topics are its topics; a quote's
-        # backlink is gone when its story is, so the quotes themselves are read).
+        # The quotes that name a touched story (their topics are its topics), found
+        # through the stories' backlinks rather than by reading every quote.
         stories = self.ids.get("stories", set())
-        quotes = site.records["quotes"].values() if stories else ()
-        self.story_quotes = [quote.id for quote in quotes if quote.values.get("story") in stories]
+        self.story_quotes = {
+            quote.id
+            for story in stories
+            for quote in site.backlinks.get(("stories", story), {}).get("quotes", ())
+            if quote.values.get("story") in stories
+        }
         # Touched topics, and the topics a touched record is in now.
         self.topics_now = set(self.ids.get("topics", ()))
         for record in touched:
