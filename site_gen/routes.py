@@ -153,6 +153,9 @@ class Urls:
         points = set()
         for kind in TIMELINE_KINDS:
             points |= self._slots_of("points", kind).years()
+            # Worked out here, in the build's own process, so that it is kept for the next
+            # build (an edit while serving patches it) and forked workers share it.
+            self._slots_of("timeline", kind)
         self.timeline_years = sorted(points, reverse=True)
 
     def _slots_of(self, name: str, kind: str) -> YearSlots:

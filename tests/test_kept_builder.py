@@ -596,3 +596,17 @@ def test_a_hinted_load_gives_the_records_in_the_order_a_fresh_load_does(tmp_path
     retitle(events, "title: Hearing", "title: Hearing delayed")
     retitle(site / "content/stories/may-day.yaml", "title: Edited ", "title: Edited twice ")
     same_as_fresh({"content/events/events.yaml", "content/stories/may-day.yaml"})
+
+
+def test_the_timeline_years_of_every_kind_are_worked_out_before_any_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the build's own process, so that forked page workers share them and the next
+    build (an edit while serving) patches them instead of working them out again."""
+    from site_gen.routes import TIMELINE_KINDS
+
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)  # every page made by forked workers
+    builder = Builder(fixture_site(tmp_path / "site"), tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    for kind in TIMELINE_KINDS:
+        assert f"slots:timeline:{kind}" in builder._urls_kept
