@@ -198,6 +198,9 @@ class Builder:
         self._as_of: str | date | None = None
         self._unsaved = False
         self._bulk_loaded = cache is False
+        # The page inputs saved by the last build, read only once this build needs them
+        # (a template edit remakes every page without them).
+        self._inputs_unread = False
         self._restore()
 
     # -- the pipeline -------------------------------------------------------
@@ -256,8 +259,6 @@ class Builder:
         self._staging, self._digests, self._rendered = Staging(self.out), {}, 0
         self._with_data = []
         self._verified = set()
-        if not self._keys:  # kept from build to build: new inputs join as pages note them
-            self._keys = {key: key for key in self.deps.values}
         try:
             produced, problems = self._produce(site)
             if problems:
@@ -398,6 +399,13 @@ class Builder:
             compiled = None if self.cache_file is None else compiled_templates_folder(self.root / CACHE_DIR)
             self._env = (templates, make_environment(self.root, self.reuse, compiled))
         base = _hash(repr((CACHE_VERSION, templates, site.config, site.options)))
+        if base == self.base:
+            self._load_inputs()
+        else:  # every page is made again: the last build's inputs are not needed
+            self._inputs_unread = False
+            self.deps, self.fragments, self._keys = DepState(), {}, {}
+        if not self._keys:  # kept from build to build: new inputs join as pages note them
+            self._keys = {key: key for key in self.deps.values}
         pages = self._pages_digest(routes)
         fingerprints = self.loader.fingerprints()
         if self._moved is not None and self.loader.fingerprint_changes is not None:
@@ -732,6 +740,10 @@ class Builder:
         assert self.cache_file is not None
         return self.cache_file.with_suffix(".bulk.pickle")
 
+    def _inputs_file(self) -> Path:
+        assert self.cache_file is not None
+        return self.cache_file.with_suffix(".inputs.pickle")
+
     def _restore(self) -> None:
         """The small part of the cache: what the quick check and the writer need.
 
@@ -773,11 +785,25 @@ class Builder:
             self._shards, self._stale_shards = dict(state["shards"]), set()
             self.markdown = state["markdown"]
             self._markdown_live = max(map(len, self.markdown.values()))
-            self.deps, self.fragments = state["deps"], state["fragments"]
+            self._inputs_unread = True
             self._moved = None
         except Exception:  # missing or damaged: rebuild every page once
             self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
             self._shards, self._stale_shards = {}, None
+
+    def _load_inputs(self) -> None:
+        """Each page's inputs and each record's briefing.json text, as the last build saved them."""
+        if not self._inputs_unread:
+            return
+        self._inputs_unread = False
+        try:
+            with open(self._inputs_file(), "rb") as handle:
+                state = unpickle(handle)
+            if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
+                raise ValueError("the page inputs are not the manifest's")
+            self.deps, self.fragments = state["deps"], state["fragments"]
+        except Exception:  # missing or damaged: every page is made again
+            self.deps, self.fragments, self.base = DepState(), {}, ""
 
     def save(self) -> None:
         """Write the cache now, if a build since the last save has not (see `autosave`)."""
@@ -794,6 +820,7 @@ class Builder:
             cache = self.markdown[self._site.config.allow_html]
             if len(cache) > self._markdown_live * 1.25 + self.MARKDOWN_SLACK:  # counted when it grew
                 self._prune_markdown(self._site, markdown_texts(self._site))
+        self._load_inputs()  # a build that failed before it needed them saves them as they were
         make_cache_dir(self.cache_file.parent)
         self._token = os.urandom(8).hex()
         bulk = {
@@ -801,6 +828,12 @@ class Builder:
             "token": self._token,
             "shards": self._save_shards(),
             "markdown": self.markdown,
+        }
+        # Apart from the rest: a build that remakes every page never reads them, and
+        # each file's pickler forgets its objects before the next file's starts.
+        inputs = {
+            "version": CACHE_VERSION,
+            "token": self._token,
             "deps": self.deps,
             "fragments": self.fragments,
         }
@@ -812,7 +845,8 @@ class Builder:
             "snapshot": self.snapshot,
             "pending": (self.pending, self._pending_changed),
         }
-        for target, state in ((self._bulk_file(), bulk), (self.cache_file, manifest)):
+        parts = ((self._inputs_file(), inputs), (self._bulk_file(), bulk), (self.cache_file, manifest))
+        for target, state in parts:  # the manifest last: it names the others by their token
             temp = target.with_suffix(f".tmp-{os.getpid()}")
             with open(temp, "wb") as handle:
                 pickle.dump(state, handle, protocol=5)

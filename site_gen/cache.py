@@ -59,7 +59,8 @@ def prune_caches(folder: Path) -> None:
         if not out.is_absolute() or out.exists():
             continue
         stem = owner.name[: -len(".out")]
-        files = [folder / f"{stem}{suffix}" for suffix in (".pickle", ".bulk.pickle", ".lock", ".out")]
+        suffixes = (".pickle", ".bulk.pickle", ".inputs.pickle", ".lock", ".out")
+        files = [folder / f"{stem}{suffix}" for suffix in suffixes]
         for path in [*folder.glob(f"{stem}.records-*.pickle"), *files]:
             try:
                 path.unlink()

@@ -168,8 +168,44 @@ def test_briefing_fragments_share_their_input_keys_with_the_pages(tmp_path: Path
     assert total > 0 and same == total
     later = Builder(site, tmp_path / "out")
     later._load_bulk()
+    later._load_inputs()
     assert later.fragments.keys() == first.fragments.keys()
     assert shared(later) == (same, total)
+
+
+def test_page_inputs_are_read_back_only_by_a_build_that_needs_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record edit reads the last build's page inputs; a template edit remakes every
+    page and leaves them unread; a missing file of them only means every page is made."""
+    from site_gen import builder as builder_module
+
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    assert Builder(site, out).build(AS_OF).ok
+    read: list[str] = []
+    real = builder_module.unpickle
+
+    def noted(handle: object) -> object:
+        read.append(Path(handle.name).name)  # type: ignore[attr-defined]
+        return real(handle)
+
+    monkeypatch.setattr(builder_module, "unpickle", noted)
+    story = site / "content/stories/may-day.yaml"
+    story.write_text(story.read_text().replace("title: ", "title: Edited ", 1))
+    report = Builder(site, out).build(AS_OF)
+    assert report.ok and any(name.endswith(".inputs.pickle") for name in read)
+    assert 0 < report.rendered < report.pages / 2  # only the pages that show the story
+    read.clear()
+    write_files(site, {"templates/story.html": '{% extends "base.html" %}{% block content %}x{% endblock %}'})
+    assert Builder(site, out).build(AS_OF).ok
+    assert read and not any(name.endswith(".inputs.pickle") for name in read)
+    assert tree(out) == fresh(site, tmp_path / "ref")
+    for inputs in (site / ".site-gen-cache").glob("*.inputs.pickle"):
+        inputs.unlink()
+    story.write_text(story.read_text().replace("title: Edited ", "title: ", 1))
+    assert Builder(site, out).build(AS_OF).ok
+    assert tree(out) == fresh(site, tmp_path / "ref")
 
 
 def test_the_cache_saves_pages_inputs_as_tuples_and_a_build_changes_them_as_sets() -> None:
