@@ -770,10 +770,7 @@ class Builder:
             return
         self._bulk_loaded = True
         try:
-            with open(self._bulk_file(), "rb") as handle:
-                state = unpickle(handle)
-            if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
-                raise ValueError("the bulk is not the manifest's")
+            state = self._read_part(self._bulk_file())
             records: dict[str, Any] = {}
             for name in state["shards"].values():
                 with open(self._bulk_file().parent / name, "rb") as handle:
@@ -791,16 +788,21 @@ class Builder:
             self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
             self._shards, self._stale_shards = {}, None
 
+    def _read_part(self, path: Path) -> dict[str, Any]:
+        """A part of the cache the manifest names (by its token); ValueError if another."""
+        with open(path, "rb") as handle:
+            state = unpickle(handle)
+        if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
+            raise ValueError(f"{path.name} is not the manifest's")
+        return state
+
     def _load_inputs(self) -> None:
         """Each page's inputs and each record's briefing.json text, as the last build saved them."""
         if not self._inputs_unread:
             return
         self._inputs_unread = False
         try:
-            with open(self._inputs_file(), "rb") as handle:
-                state = unpickle(handle)
-            if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
-                raise ValueError("the page inputs are not the manifest's")
+            state = self._read_part(self._inputs_file())
             self.deps, self.fragments = state["deps"], state["fragments"]
         except Exception:  # missing or damaged: every page is made again
             self.deps, self.fragments, self.base = DepState(), {}, ""
