@@ -26,6 +26,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     # after it, over everything it made, would only delay the exit.
     gc.disable()
     builder = Builder(Path(args.site), out, drafts=args.drafts, base_url=args.base_url)
+    builder.keep_views = False  # it builds once
     KEPT_TO_EXIT.append(builder)
     as_of = as_of_date(args.as_of, None) if args.as_of else None
     report = builder.build(as_of)

@@ -93,6 +93,7 @@ def production_build(root: Path, folder: Path, as_of: date | None, base_url: str
     config = load_config(root, Problems())
     day = as_of or default_as_of(config)
     builder = Builder(root, folder, drafts=False, base_url=base_url, cache=False)
+    builder.keep_views = False  # it builds once
     report = builder.build(day)
     if not report.ok or config is None:
         raise ContentError(report.problems)

@@ -610,3 +610,17 @@ def test_the_timeline_years_of_every_kind_are_worked_out_before_any_page(
     assert builder.build(AS_OF).ok
     for kind in TIMELINE_KINDS:
         assert f"slots:timeline:{kind}" in builder._urls_kept
+
+
+def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(tmp_path: Path) -> None:
+    """The `build` command's builder makes the views its pages share for one build, unindexed."""
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    builder.keep_views = False
+    assert builder.build(AS_OF).ok
+    for title in ("Edited ", "Edited again "):
+        retitle(site / "content/stories/may-day.yaml", "title: ", f"title: {title}")
+        report = builder.build(AS_OF)
+        assert report.ok and 0 < report.rendered < report.pages / 2
+        assert not builder.views.views  # nothing kept for a next build
+        assert tree(tmp_path / "out") == fresh(site, tmp_path / "ref")
