@@ -439,7 +439,8 @@ class Builder:
         # A few pages (an edit while serving) share views with the next builds; a big
         # batch is made by forked workers, whose views die with them.
         memo = self._memo() if len(todo) < PARALLEL_ROUTES else None
-        self.reuse.enabled = memo is not None
+        # Kept HTML is found again only by the same page in a later build.
+        self.reuse.enabled = memo is not None and self.keep_views
         if memo is None:
             self._staging.prepare()  # before the workers are forked: they write into it
         producer = self._producer(
