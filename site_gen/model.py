@@ -5,6 +5,7 @@ Pure data, no I/O: the loader fills it, the index links it, the views read it.
 
 from __future__ import annotations
 
+import struct
 import sys
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
@@ -29,12 +30,27 @@ def item_key(key: str, index: int) -> str:
     return sys.intern(f"{key}.{index}")
 
 
+_SETTING = "\0setting"  # in a record's memo: the setting its setting-bound values were worked out under
+_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per set of field paths
+
+
+def pack_marks(marks: dict[str, int]) -> tuple[tuple[str, ...], bytes]:
+    """A record's marks (field path: packed mark) as its field paths, one tuple shared
+    by every record with the same paths, and the packed marks as bytes. A dict of
+    marks was a dict, a string and an int object per field: about 1 kB a record,
+    against about 110 bytes this way."""
+    names = tuple(marks)
+    return _SHAPES.setdefault(names, names), struct.pack(f"<{len(names)}Q", *marks.values())
+
+
 @dataclass(slots=True)
 class Record:
     """One validated record as the editor wrote it.
 
-    `values` holds converted field values (defaults filled in); `marks` maps a
-    field path such as "topics", "topics.1" or "source.url" to its (line, col).
+    `values` holds converted field values (defaults filled in). `mark(path)`
+    gives the (line, col) of a field path such as "topics", "topics.1" or
+    "source.url": `mark_names` holds the paths and `mark_spots` their packed
+    marks (see pack_marks).
     """
 
     kind: str
@@ -43,11 +59,19 @@ class Record:
     path: str
     line: int
     col: int
-    marks: dict[str, int] = field(default_factory=dict)  # each packed by pack_mark
+    mark_names: tuple[str, ...] = ()
+    mark_spots: bytes = b""
     # What every build works out again from the record alone (its date-order key, its
     # years...), kept on it: a record is the same object from build to build while its
     # file is unchanged. See `derived`.
     memo: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Its fields in a tuple, not a dict per record, and the field paths as the one
+        # shared tuple, so each pickle holds it once.
+        names = _SHAPES.setdefault(self.mark_names, self.mark_names)
+        fields = (self.kind, self.id, self.values, self.path, self.line, self.col)
+        return (Record, (*fields, names, self.mark_spots, self.memo))
 
     @property
     def draft(self) -> bool:
@@ -57,26 +81,31 @@ class Record:
         return self.values.get(name, default)
 
     def mark(self, key: str) -> tuple[int, int]:
-        """The position of a field path, falling back to the record itself."""
-        found = self.marks.get(key)
-        if found is None:
-            found = self.marks.get(key.split(".")[0])
-        return (self.line, self.col) if found is None else (found >> _COL_BITS, found & _COL_MASK)
+        """The position of a field path, falling back to its field, then to the record."""
+        names = self.mark_names
+        for wanted in (key, key.split(".")[0]):
+            if wanted in names:
+                (found,) = struct.unpack_from("<Q", self.mark_spots, 8 * names.index(wanted))
+                return found >> _COL_BITS, found & _COL_MASK
+        return self.line, self.col
 
     @property
     def date(self) -> PartialDate | None:
         return self.values.get("date") or self.values.get("raised")
 
     def derived(self, setting: str) -> dict[str, Any]:
-        """A place for values worked out from this record alone under one `setting`
-        (a timezone's name, or "" for values that depend on no setting)."""
+        """A place for values worked out from this record alone: under one `setting`
+        (a timezone's name), or under none (""). One dict for both, since three
+        dicts a record cost megabytes: the names of the two sorts must differ, and
+        values taken under another setting are dropped (all of them)."""
         memo = self.memo
         if memo is None:
             memo = self.memo = {}
-        found = memo.get(setting)
-        if found is None:
-            found = memo[setting] = {}
-        return found
+        if setting and memo.get(_SETTING) != setting:
+            if _SETTING in memo:
+                memo.clear()
+            memo[_SETTING] = setting
+        return memo
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from .errors import Problems
 from .fields import KINDS, Field, FieldError, ListOf, Mapping, id_problem
-from .model import Record, item_key, pack_mark
+from .model import Record, item_key, pack_mark, pack_marks
 from .yamlread import YNode
 
 _PROSE = ("Text", "Markdown")
@@ -160,7 +160,7 @@ def _record(kind: str, path: str, node: YNode, problems: Problems, default_id: s
     if record_id is None:
         return None
     values.pop("id", None)
-    return Record(kind, record_id, values, path, node.line, node.col, reader.marks)
+    return Record(kind, record_id, values, path, node.line, node.col, *pack_marks(reader.marks))
 
 
 def _article(noun: str) -> str:

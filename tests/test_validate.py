@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from datetime import timezone
 from pathlib import Path
 
@@ -253,6 +254,31 @@ def test_nested_mapping_fields_are_checked_with_their_positions():
         "content/stories/x.yaml:11:11: error: corrections.1.date: 'nope' is not a date; write YYYY, "
         "YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM+HH:MM (optionally ending in ~ or ?)",
     ]
+
+
+def test_a_record_keeps_each_fields_position_through_a_pickle():
+    text = "title: S\ndate: 2025-11-01\ntopics: [t, u]\nsummary: S\nsource:\n  name: Reuters\n"
+    record = one_record("stories", text)
+    twin = one_record("stories", text, stem="y")
+    back, twin_back = pickle.loads(pickle.dumps([record, twin], protocol=5))
+    for one in (record, back):
+        assert one.mark("title") == (1, 8)
+        assert one.mark("topics.1") == (3, 13)
+        assert one.mark("source.name") == (6, 9)
+        assert one.mark("topics.7") == (3, 9)  # an item not written: its field
+        assert one.mark("related") == (1, 1)  # a field not written: the record
+    assert back == record
+    # Records with the same fields share one tuple of field paths, also once read back.
+    assert twin.mark_names is record.mark_names and twin_back.mark_names is back.mark_names
+
+
+def test_values_worked_out_under_another_timezone_are_dropped():
+    record = one_record("topics", TOPIC)
+    record.derived("")["references"] = ()
+    record.derived("UTC")["year"] = 2025
+    assert record.derived("UTC")["year"] == 2025 and record.derived("")["references"] == ()
+    assert "year" not in record.derived("Europe/London")
+    assert "references" not in record.derived("")  # dropped too: only ever worked out again
 
 
 # --- unknown fields and extra ---------------------------------------------------------------
