@@ -19,7 +19,7 @@ from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator
 
 from .cache import (
     CACHE_DIR,
@@ -34,6 +34,7 @@ from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, ViewMemo
 from .index import Site
+from .inputsfile import read_inputs, write_inputs
 from .loader import Loader
 from .routes import Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
@@ -645,7 +646,7 @@ class Builder:
             return routes, None
         changed = self.deps.changed(inputs)
         self._watch.lap("changes")
-        dirty = self.deps.dirty(changed)
+        dirty = self.deps.dirty(changed, index=self.keep_views)
         known = self.deps.deps
         dirty |= self.pending
         if self._trusting:
@@ -800,10 +801,13 @@ class Builder:
             self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
             self._shards, self._stale_shards = {}, None
 
-    def _read_part(self, path: Path) -> dict[str, Any]:
-        """A part of the cache the manifest names (by its token); ValueError if another."""
-        with open(path, "rb") as handle:
-            state = unpickle(handle)
+    def _read_part(self, path: Path, handle: IO[bytes] | None = None) -> dict[str, Any]:
+        """A part of the cache the manifest names (by its token); ValueError if another.
+        (From `handle` when given: a file whose first pickle is the header.)"""
+        if handle is None:
+            with open(path, "rb") as handle:
+                return self._read_part(path, handle)
+        state = unpickle(handle)
         if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
             raise ValueError(f"{path.name} is not the manifest's")
         return state
@@ -814,8 +818,9 @@ class Builder:
             return
         self._inputs_unread = False
         try:
-            state = self._read_part(self._inputs_file())
-            self.deps, self.fragments = state["deps"], state["fragments"]
+            with open(self._inputs_file(), "rb") as handle:
+                self._read_part(self._inputs_file(), handle)
+                self.deps, self.fragments = read_inputs(handle)
         except Exception:  # missing or damaged: every page is made again
             self.deps, self.fragments, self.base = DepState(), {}, ""
 
@@ -843,14 +848,8 @@ class Builder:
             "shards": self._save_shards(),
             "markdown": self.markdown,
         }
-        # Apart from the rest: a build that remakes every page never reads them, and
-        # each file's pickler forgets its objects before the next file's starts.
-        inputs = {
-            "version": CACHE_VERSION,
-            "token": self._token,
-            "deps": self.deps,
-            "fragments": self.fragments,
-        }
+        # Apart from the rest: a build that remakes every page never reads them.
+        inputs = {"version": CACHE_VERSION, "token": self._token}
         manifest = {
             "version": CACHE_VERSION,
             "token": self._token,
@@ -864,6 +863,8 @@ class Builder:
             temp = target.with_suffix(f".tmp-{os.getpid()}")
             with open(temp, "wb") as handle:
                 pickle.dump(state, handle, protocol=5)
+                if state is inputs:  # after its header, in parts of its own (see inputsfile.py)
+                    write_inputs(handle, self.deps, self.fragments)
             os.replace(temp, target)
         owner = self.cache_file.with_suffix(".out")
         if not owner.is_file():
