@@ -92,6 +92,7 @@ class BuildReport(ProblemsReport):
 
 
 # The data files (not pages a browser reloads): serve makes them after the pages.
+BRIEFING = "data/briefing.json"  # its records' texts are read back from it (see _fragment_file)
 DATA_VIEWS = frozenset({"briefing_json", "feed", "timeline_json", "sitemap"})
 
 
@@ -452,6 +453,7 @@ class Builder:
             memo=memo,
             stage=self._stage,
             known=self.files.__contains__,
+            fragment_file=self._fragment_file(),
         )
         made = {m.path: m for m in producer.make_all(todo, self._accept)}
         self._urls_kept = urls.kept()
@@ -500,6 +502,14 @@ class Builder:
             self._with_data.append(rel)
             self._static_pages += rel.endswith(".html")
         return produced, problems
+
+    def _fragment_file(self) -> Path | None:
+        """The briefing.json the kept records' texts are in (see produce.Fragments),
+        when it is still the file the last build wrote; else None, and every
+        record's text is made again."""
+        if not self.fragments or not self._intact(BRIEFING):
+            return None
+        return self.out / BRIEFING
 
     def _made_entry(self, one: Any, problems: list[Problem]) -> tuple[str, bytes | None] | None:
         """A made route's (fingerprint, bytes), or None (its problem noted) when it failed."""

@@ -1,5 +1,6 @@
 """The cache's file of page inputs: each page's inputs (incremental.DepState)
-and each record's briefing.json text with its inputs (produce.Fragments).
+and the inputs of each record's briefing.json text, with where the text is in
+the briefing.json last written (produce.Fragments).
 
 Pickled whole, they were half a million objects, and the pickler's memo (a
 table of every object written, grown by doubling) reached 24 MB at the end of
@@ -10,7 +11,7 @@ is a run of pickles, each with a memo of its own, freed before the next:
   2. their values, in the table's order;
   3. each page's and each group's inputs, as numbers into the table
      (`array`s, which pickle as bytes), and the records' fingerprints;
-  4. the records' briefing.json texts, and their inputs as numbers.
+  4. where each record's text is in briefing.json, and its inputs as numbers.
 
 Read back, a page's inputs are a tuple of the table's keys (see DepState), and
 the pages that use each input are worked out only when a build needs them.
@@ -40,13 +41,13 @@ def write_inputs(handle: IO[bytes], deps: DepState, fragments: Fragments) -> Non
     groups = list(deps.groups)
     group_inputs = table.numbered(deps.groups.values())
     records = list(fragments)
-    texts = [text for _, text in fragments.values()]
+    spans = array("Q", [where for _, where in fragments.values()])
     record_inputs = table.numbered(keys for keys, _ in fragments.values())
     parts = (
         table.keys,
         list(deps.values.values()),
         (pages, *page_inputs, groups, *group_inputs, deps.fps),
-        (records, texts, *record_inputs),
+        (records, spans, *record_inputs),
     )
     for part in parts:
         pickle.dump(part, handle, protocol=5)
@@ -57,14 +58,14 @@ def read_inputs(handle: IO[bytes]) -> tuple[DepState, Fragments]:
     keys: list[Key] = unpickle(handle)
     values: list[Any] = unpickle(handle)
     pages, page_ends, page_inputs, groups, group_ends, group_inputs, fps = unpickle(handle)
-    records, texts, record_ends, record_inputs = unpickle(handle)
-    if not (len(values) <= len(keys) and len(pages) == len(page_ends) and len(records) == len(texts)):
+    records, spans, record_ends, record_inputs = unpickle(handle)
+    if not (len(values) <= len(keys) and len(pages) == len(page_ends) and len(records) == len(spans)):
         raise ValueError("the inputs file does not hold what its parts say")
     take = keys.__getitem__
     deps = dict(zip(pages, _keys_of(take, page_ends, page_inputs)))
     by_group = dict(zip(groups, _keys_of(take, group_ends, group_inputs)))
     state = DepState.restored(deps, dict(zip(keys, values)), by_group, fps)
-    fragments = dict(zip(records, zip(_keys_of(take, record_ends, record_inputs), texts)))
+    fragments = dict(zip(records, zip(_keys_of(take, record_ends, record_inputs), spans)))
     return state, fragments
 
 

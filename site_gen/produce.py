@@ -35,14 +35,16 @@ from .places import differing_places
 from .render import TemplateProblem, render_page
 from .routes import RECORD_PAGES, Route, Urls
 from .views import ViewBuilder, entry_order
-from .writer import Pieces, digest_of
+from .writer import Pieces, digest_of, span, span_parts
 
 PARALLEL_ROUTES = 300
 MONTH_GROUPS_KEPT = 20_000
 CHUNK = 40
 RECORD_VIEWS = frozenset(view for _, view in RECORD_PAGES)  # one record's page each
 # Each record's text in data/briefing.json, with the inputs it was made from.
-Fragments = dict[tuple[str, str], tuple[tuple[Key, ...], str]]
+# Per record, its briefing.json text's inputs and where the text is in the file last
+# written (a writer.span).
+Fragments = dict[tuple[str, str], tuple[tuple[Key, ...], int]]
 
 
 class SharedViews(ViewBuilder):
@@ -217,6 +219,7 @@ class Producer:
         memo: ViewMemo | None = None,
         stage: Callable[[str, bytes | Pieces, str], tuple[str | None, bool]] | None = None,
         known: Callable[[str], bool] = lambda path: True,
+        fragment_file: Path | None = None,
     ) -> None:
         self.root, self.routes, self.renderer, self.env, self.base = root, routes, renderer, env, base
         self.unchanged = unchanged
@@ -224,7 +227,9 @@ class Producer:
         self.known = known  # whether an output file was made for this path before
         # briefing.json's records as JSON text, reused while their inputs are unchanged
         # (`changed` None: all inputs may have changed).
-        self.fragments = fragments if changed is not None else None
+        # `fragment_file`: the briefing.json the last build wrote, where their texts are.
+        self.fragments = fragments if changed is not None and fragment_file is not None else None
+        self.fragment_file = fragment_file
         self.changed = changed or set()
         self.made_fragments: Fragments | None = None
         self.tracker = Tracker()
@@ -279,19 +284,20 @@ class Producer:
         elif route.view in ("feed", "timeline_json"):
             text = EXPORTS[route.view](views, route.arg)
         elif route.view == "briefing_json":
-            pieces = Pieces(self._briefing(views))
+            pieces = self._briefing(views)
             return _digest(pieces), pieces
         else:
             text = EXPORTS[route.view](views)
         data = text.encode("utf-8")
         return _digest(data), data
 
-    def _briefing(self, views: ViewBuilder) -> list[str]:
+    def _briefing(self, views: ViewBuilder) -> Pieces:
         """briefing.json from one JSON text per record, each made again only when
-        one of its own inputs changed; the document is the same bytes as one
-        json.dumps of it all, in pieces (see writer.Pieces)."""
-        made: Fragments = {}
+        one of its own inputs changed (else read from the file the last build
+        wrote); the document is the same bytes as one json.dumps of it all, in
+        pieces (see writer.Pieces)."""
         old = self.fragments or {}
+        placed: list[tuple[tuple[str, str], tuple[Key, ...], str | int]] = []
 
         def fragment(vb: ViewBuilder, record: Record) -> str:
             key = (record.kind, record.id)
@@ -305,24 +311,33 @@ class Producer:
                     # A tuple: read back from the cache much faster than a set.
                     deps, self.tracker.keys = tuple(self.tracker.keys), outer
                 found = (deps, text)
-            made[key] = found
             self.tracker.keys.update(found[0])
-            placed.append(found[1])
+            placed.append((key, *found))
             return f"{_MARK}{len(placed) - 1}{_MARK}"
 
-        placed: list[str] = []
         skeleton = EXPORTS["briefing_json"](views, fragment)
-        self.made_fragments = made
         # The skeleton split at each placeholder line: text, indent, number, comma, text...
         parts = _PLACED.split(skeleton)
-        out = [parts[0]]
+        out: list[str | int] = [parts[0]]
+        made: Fragments = {}
+        at_byte = _size(parts[0])
         for at in range(1, len(parts), 4):
             indent, number, comma, text = parts[at : at + 4]
-            fragment_text = placed[int(number)]
+            key, deps, piece = placed[int(number)]
             if indent != _ITEM:  # never with today's layout; kept right should it change
-                fragment_text = _indented(fragment_text[len(_ITEM) :].replace("\n" + _ITEM, "\n"), indent)
-            out += (fragment_text, comma, text)
-        return out
+                whole = self._kept_text(piece)
+                piece = _indented(whole[len(_ITEM) :].replace("\n" + _ITEM, "\n"), indent)
+            size = _size(piece)
+            made[key] = (deps, span(at_byte, size))  # where the next build finds it
+            out += (piece, comma, text)
+            at_byte += size + _size(comma) + _size(text)
+        self.made_fragments = made
+        return Pieces(out, self.fragment_file)
+
+    def _kept_text(self, piece: str | int) -> str:
+        if isinstance(piece, str):
+            return piece
+        return b"".join(Pieces([piece], self.fragment_file).chunks()).decode("utf-8")
 
     def make_all(self, todo: list[Route], sink: Callable[[Made], None] | None = None) -> list[Made]:
         """Every route of `todo`: in order by this process, or by forked workers when
@@ -405,6 +420,13 @@ _ITEM = "  "
 def _indented(text: str, indent: str) -> str:
     """A JSON text dumped at the top level, as json.dumps writes it nested at `indent`."""
     return indent + text.replace("\n", "\n" + indent)
+
+
+def _size(piece: str | int) -> int:
+    """A piece's length in bytes, as written (UTF-8)."""
+    if isinstance(piece, int):
+        return span_parts(piece)[1]
+    return len(piece) if piece.isascii() else len(piece.encode("utf-8"))
 
 
 def _digest(data: bytes | Pieces) -> str:

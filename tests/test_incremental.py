@@ -4,6 +4,7 @@ shows it, and any sequence of edits gives the same bytes as a fresh full build.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -172,6 +173,41 @@ def test_briefing_fragments_share_their_input_keys_with_the_pages(tmp_path: Path
     assert shared(later) == (same, total)
 
 
+def test_briefing_json_reads_unchanged_records_from_the_file_it_wrote_and_only_when_it_is_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit makes that record's text in data/briefing.json again and copies the
+    others' from the file the last build wrote; a file changed by someone else, or
+    gone, is never read: every text is made again."""
+    from site_gen import produce
+
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    assert Builder(site, out).build(AS_OF).ok
+    made: list[str] = []
+    real = produce.record_json
+
+    def noted(vb: object, record: object) -> object:
+        made.append(record.id)  # type: ignore[attr-defined]
+        return real(vb, record)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(produce, "record_json", noted)
+    story = site / "content/stories/may-day.yaml"
+    briefing = out / "data/briefing.json"
+    for step, change in enumerate(("keep", "alter", "delete")):
+        story.write_text(story.read_text().replace("summary: ", f"summary: Edit {step}. ", 1))
+        if change == "alter":  # the same length, a later time: not the file the build wrote
+            briefing.write_bytes(briefing.read_bytes().replace(b'"id": "', b'"id": "x', 1)[:-1])
+        elif change == "delete":
+            briefing.unlink()
+        made.clear()
+        assert Builder(site, out).build(AS_OF).ok
+        records = json.loads(briefing.read_text())
+        total = sum(len(value) for value in records.values() if isinstance(value, list))
+        assert made == ["may-day"] if change == "keep" else len(made) == total > 1, (change, made)
+        assert tree(out) == fresh(site, tmp_path / f"ref{step}"), change
+
+
 def test_page_inputs_are_read_back_only_by_a_build_that_needs_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,7 +261,7 @@ def test_the_inputs_file_reads_back_tuples_a_build_makes_sets_of_and_users_when_
         {group_of(x): {x}, group_of(r): {r}},  # type: ignore[dict-item]
         {("stories", "x"): "fx"},
     )
-    fragments = {("stories", "x"): ((x, y), '{"id": "x"}')}  # y: an input without a value
+    fragments = {("stories", "x"): ((x, y), 12 << 28 | 34)}  # y: an input without a value
     handle = io.BytesIO()
     write_inputs(handle, deps, fragments)
     handle.seek(0)
