@@ -329,8 +329,9 @@ class Producer:
                 piece = _indented(whole[len(_ITEM) :].replace("\n" + _ITEM, "\n"), indent)
             size = _size(piece)
             made[key] = (deps, span(at_byte, size))  # where the next build finds it
-            out += (piece, comma, text)
-            at_byte += size + _size(comma) + _size(text)
+            between = comma + text
+            out += (piece, between)
+            at_byte += size + (len(between) if between.isascii() else len(between.encode("utf-8")))
         self.made_fragments = made
         return Pieces(out, self.fragment_file)
 

@@ -57,7 +57,7 @@ class Pieces:
         with open(self.source, "rb") as handle:
             fd = handle.fileno()
             for at in range(0, len(self.parts), self.BATCH):
-                yield b"".join(_bytes_of(part, fd) for part in self.parts[at : at + self.BATCH])
+                yield _joined(self.parts[at : at + self.BATCH], fd)
 
 
 _SPAN_BITS = 28  # a span's length: up to 256 MB
@@ -73,10 +73,33 @@ def span_parts(packed: int) -> tuple[int, int]:
     return packed >> _SPAN_BITS, packed & ((1 << _SPAN_BITS) - 1)
 
 
-def _bytes_of(part: str | int, fd: int) -> bytes:
-    if type(part) is str:
-        return part.encode("utf-8")
-    start, length = span_parts(part)  # type: ignore[arg-type]
+def _joined(parts: list[str | int], fd: int) -> bytes:
+    """The parts' bytes: the spans of `fd` read in one go when they lie close
+    together, as unchanged records do (one read per record cost 70 ms at
+    10,000 stories, against a few here)."""
+    spans = [span_parts(part) for part in parts if type(part) is int]
+    if not spans:
+        return "".join(parts).encode("utf-8")  # type: ignore[arg-type]
+    low = min(start for start, _ in spans)
+    high = max(start + length for start, length in spans)
+    if high - low > 2 * sum(length for _, length in spans) + 65536:  # far apart: each on its own
+        return b"".join(
+            part.encode("utf-8") if type(part) is str else _read(fd, *span_parts(part))  # type: ignore[arg-type]
+            for part in parts
+        )
+    block = memoryview(_read(fd, low, high - low))
+    found: list[bytes | memoryview] = []
+    mask = (1 << _SPAN_BITS) - 1
+    for part in parts:  # a loop, not a call per part: 35,000 parts at 10,000 stories
+        if type(part) is str:
+            found.append(part.encode("utf-8"))
+        else:
+            start = (part >> _SPAN_BITS) - low  # type: ignore[operator]
+            found.append(block[start : start + (part & mask)])  # type: ignore[operator]
+    return b"".join(found)
+
+
+def _read(fd: int, start: int, length: int) -> bytes:
     found = os.pread(fd, length, start)
     if len(found) != length:
         raise OSError(f"{length} bytes expected at {start}, found {len(found)}")
