@@ -41,9 +41,8 @@ PARALLEL_ROUTES = 300
 MONTH_GROUPS_KEPT = 20_000
 CHUNK = 40
 RECORD_VIEWS = frozenset(view for _, view in RECORD_PAGES)  # one record's page each
-# Each record's text in data/briefing.json, with the inputs it was made from.
-# Per record, its briefing.json text's inputs and where the text is in the file last
-# written (a writer.span).
+# Per record, the inputs its text in data/briefing.json was made from, and where that
+# text is in the briefing.json the last build wrote (a writer.span).
 Fragments = dict[tuple[str, str], tuple[tuple[Key, ...], int]]
 
 
