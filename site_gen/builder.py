@@ -410,7 +410,7 @@ class Builder:
             self._load_inputs()
         else:  # every page is made again: the last build's inputs are not needed
             self._inputs_unread = False
-            self.deps, self.fragments, self._keys = DepState(), {}, {}
+            self.deps, self.fragments, self._keys = DepState(index_users=self.keep_views), {}, {}
         if not self._keys:  # kept from build to build: new inputs join as pages note them
             self._keys = {key: key for key in self.deps.values}
         pages = self._pages_digest(routes)
@@ -427,7 +427,7 @@ class Builder:
             self.reuse.clear()
             # Every file is made again: what was known of the last files is not needed,
             # and the workers forked next would each carry a copy of it.
-            self.deps, self.fragments, self._keys = DepState(), {}, {}
+            self.deps, self.fragments, self._keys = DepState(index_users=self.keep_views), {}, {}
         else:
             self.views.forget(changed, self.deps.touched)
         todo, changed_since = self._put_off(todo, changed)

@@ -623,4 +623,5 @@ def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(t
         report = builder.build(AS_OF)
         assert report.ok and 0 < report.rendered < report.pages / 2
         assert not builder.views.views and not builder.reuse.kept  # nothing kept for a next build
+        assert builder.deps._users is None  # nor the index from each input to its pages
         assert tree(tmp_path / "out") == fresh(site, tmp_path / "ref")
