@@ -311,6 +311,26 @@ def test_an_edit_in_the_middle_of_a_warm_up_leaves_no_stale_view(
     assert got == fresh(site, tmp_path / "fresh")
 
 
+def test_workers_that_start_their_views_afresh_make_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page worker that keeps too many views drops them after a batch (a big site);
+    the views made again are the same, and so are the pages and their inputs."""
+    site = fixture_site(tmp_path / "site")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
+    monkeypatch.setattr(produce, "WORKER_VIEWS_KEPT", 0)  # afresh after every batch
+    monkeypatch.setattr(produce, "CHUNK", 2)
+    afresh = Builder(site, tmp_path / "afresh")
+    assert afresh.build(AS_OF).ok
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 10**9)
+    one = Builder(site, tmp_path / "one", cache=False)
+    assert one.build(AS_OF).ok
+    assert tree(tmp_path / "afresh") == tree(tmp_path / "one")
+    assert {path: set(keys) for path, keys in afresh.deps.deps.items()} == {
+        path: set(keys) for path, keys in one.deps.deps.items()
+    }
+
+
 def test_pages_made_by_workers_are_the_bytes_one_process_makes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
