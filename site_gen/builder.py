@@ -36,7 +36,7 @@ from .incremental import DepState, Inputs, Key, ViewMemo
 from .index import Site
 from .inputsfile import read_inputs, write_inputs
 from .loader import Loader
-from .routes import Route, Urls, plan
+from .routes import BRIEFING_PATH, Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
 from .snapshot import Snapshot, surroundings, take, unchanged
 from .statics import StaticFiles
@@ -92,7 +92,6 @@ class BuildReport(ProblemsReport):
 
 
 # The data files (not pages a browser reloads): serve makes them after the pages.
-BRIEFING = "data/briefing.json"  # its records' texts are read back from it (see _fragment_file)
 DATA_VIEWS = frozenset({"briefing_json", "feed", "timeline_json", "sitemap"})
 
 
@@ -507,9 +506,9 @@ class Builder:
         """The briefing.json the kept records' texts are in (see produce.Fragments),
         when it is still the file the last build wrote; else None, and every
         record's text is made again."""
-        if not self.fragments or not self._intact(BRIEFING):
+        if not self.fragments or not self._intact(BRIEFING_PATH):
             return None
-        return self.out / BRIEFING
+        return self.out / BRIEFING_PATH
 
     def _made_entry(self, one: Any, problems: list[Problem]) -> tuple[str, bytes | None] | None:
         """A made route's (fingerprint, bytes), or None (its problem noted) when it failed."""

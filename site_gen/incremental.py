@@ -591,9 +591,6 @@ class DepState:
         """The inputs `path` was last made from (None: not made before)."""
         return _thawed(self.deps, path, frozenset)
 
-    def _users_of(self, key: Key) -> list[str] | None:
-        return self.users.get(key)
-
     def changed(self, inputs: Inputs) -> set[Key]:
         """The inputs whose value is not what it was at the last build."""
         if inputs.moved is None:
@@ -700,10 +697,13 @@ class DepState:
         # The inputs still in use: those with a value and the new ones, unless the users
         # were worked out (then a page may have dropped some; see _drop).
         users = self._users
+
+        def in_use(key: Key) -> bool:
+            return key in users if users is not None else key in self.values or key in added
+
         if everything:
-            self.values = {
-                key: inputs.value(key) for key in (users if users is not None else chain(self.values, added))
-            }
+            still = users if users is not None else chain(self.values, added)
+            self.values = {key: inputs.value(key) for key in still}
             self.groups = {}
             for key in self.values:
                 self.groups.setdefault(group_of(key), set()).add(key)
@@ -711,10 +711,10 @@ class DepState:
             # Values found new this build, for the inputs still in use (one dropped above
             # has no value or group any more; one dropped and used again needs both).
             for key, value in self._fresh.items():
-                if key in users if users is not None else (key in self.values or key in added):
+                if in_use(key):
                     self._note(key, value)
             for key in added:
-                if (users is None or key in users) and key not in self.values:
+                if in_use(key) and key not in self.values:
                     self._note(key, inputs.value(key))
         self._fresh = {}
         if inputs.moved is None or everything:
@@ -737,7 +737,7 @@ class DepState:
     def _drop(self, path: str, keys: Iterable[Key]) -> None:
         users = self.users
         for key in keys:
-            found = self._users_of(key)
+            found = users.get(key)
             assert found is not None
             found.remove(path)
             if not found:

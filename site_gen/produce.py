@@ -347,7 +347,7 @@ class Producer:
             made[key] = (deps, span(at_byte, size))  # where the next build finds it
             between = comma + text
             out += (piece, between)
-            at_byte += size + (len(between) if between.isascii() else len(between.encode("utf-8")))
+            at_byte += size + _size(between)
         self.made_fragments = made
         return Pieces(out, self.fragment_file)
 

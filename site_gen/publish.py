@@ -31,6 +31,7 @@ from . import __version__
 from .builder import CACHE_DIR, Builder, BuildReport
 from .errors import ContentError, Problem, Problems, SiteGenError, UsageError
 from .fields import KIND_SINGULAR, KINDS, SINGULAR_TO_KIND
+from .routes import BRIEFING_PATH
 from .writer import check_output_dir, looks_built
 
 PUBLISHED_RECORD = "published.json"
@@ -136,7 +137,7 @@ def scan_tree(folder: Path, manifest: list[str], drafts: set[tuple[str, str]]) -
             leaks.append(f"{rel}: holds a private key")
         for kind, record_id in sorted(linked_records(data) & drafts):
             leaks.append(f"{rel}: links to the draft {KIND_SINGULAR[kind]} '{record_id}'")
-        if rel == "data/briefing.json":
+        if rel == BRIEFING_PATH:
             leaks += _json_draft_leaks(rel, data, drafts)
     leaks += [f"{rel}: in the build's manifest but missing" for rel in sorted(expected - found)]
     return leaks

@@ -35,6 +35,9 @@ class Route:
         return self.path[: -len("index.html")] if self.is_page else self.path
 
 
+BRIEFING_PATH = "data/briefing.json"  # every record as JSON
+
+
 def page_path(kind: str, record_id: str = "") -> str:
     """The site-relative URL path of a record's page (or a kind's list)."""
     return f"{kind}/{record_id}/" if record_id else f"{kind}/"
@@ -303,7 +306,7 @@ FIXED_ROUTES = (
     Route("feed.xml", "feed"),
     Route("sitemap.xml", "sitemap"),
     Route("robots.txt", "robots"),
-    Route("data/briefing.json", "briefing_json"),
+    Route(BRIEFING_PATH, "briefing_json"),
     Route("data/briefing.schema.json", "briefing_schema"),
 )
 

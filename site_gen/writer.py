@@ -50,7 +50,7 @@ class Pieces:
         self.source = source
 
     def chunks(self) -> Iterator[bytes]:
-        if self.source is None or all(type(part) is str for part in self.parts):
+        if self.source is None:
             for at in range(0, len(self.parts), self.BATCH):
                 yield "".join(self.parts[at : at + self.BATCH]).encode("utf-8")  # type: ignore[arg-type]
             return
