@@ -251,7 +251,9 @@ class ViewMemo:
     """
 
     def __init__(self, indexed: bool = True) -> None:
-        self.views: dict[tuple[str, str, str], tuple[Any, frozenset[Key]]] = {}
+        # A view's inputs are a tuple: a frozenset of one key takes 216 bytes, a tuple 48,
+        # and the home page alone keeps about four views per record.
+        self.views: dict[tuple[str, str, str], tuple[Any, tuple[Key, ...]]] = {}
         self.dates: dict[Any, Any] = {}
         self.groups: dict[Any, Any] = {}  # timeline month groups by their entries (see SharedViews)
         self._indexed = indexed
@@ -272,12 +274,11 @@ class ViewMemo:
         """Keep `kept`, and tell it which of its records' views are forgotten."""
         self.lists[(user, kept.name)] = kept
 
-    def put(self, key: tuple[str, str, str], value: Any, deps: frozenset[Key]) -> tuple[Any, frozenset[Key]]:
-        if self.canon is not None:
-            deps = frozenset(map(self.canon.setdefault, deps, deps))
-        found = self.views[key] = (value, deps)
+    def put(self, key: tuple[str, str, str], value: Any, deps: Iterable[Key]) -> tuple[Any, tuple[Key, ...]]:
+        inputs = tuple(deps) if self.canon is None else tuple(map(self.canon.setdefault, deps, deps))
+        found = self.views[key] = (value, inputs)
         if self._indexed:
-            for dep in deps:
+            for dep in inputs:
                 self._users.setdefault(dep, set()).add(key)
             self._of_record.setdefault((key[1], key[2]), set()).add(key)
         return found

@@ -89,9 +89,9 @@ class SharedViews(ViewBuilder):
             try:
                 value = make(record)
             finally:
-                deps, self._tracker.keys = frozenset(self._tracker.keys), outer
+                deps, self._tracker.keys = self._tracker.keys, outer
             found = self._kept.put(key, value, deps)
-        self._tracker.keys |= found[1]
+        self._tracker.keys.update(found[1])
         return found[0]
 
     def date(self, when: Any) -> Any:
