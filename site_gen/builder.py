@@ -613,13 +613,12 @@ class Builder:
     def _canonical_inputs(self, path: str, deps: Collection[Key]) -> PageInputs:
         # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
         canon = self._keys
-        last = self.deps.inputs_of(path)
-        if last is None:  # a page not made before (each of a cold build's): a tuple, a quarter of a set
+        if path not in self.deps.deps:  # each of a cold build's: a tuple, a quarter of a set
             return tuple(map(canon.setdefault, deps, deps))
-        mine = deps if isinstance(deps, frozenset) else frozenset(deps)
-        if last == mine:  # mostly, after an edit: the same inputs
-            return last
-        return frozenset(map(canon.setdefault, mine, mine))
+        same = self.deps.same_inputs(path, deps)
+        if same is not None:  # mostly, after an edit: the same inputs
+            return same
+        return frozenset(map(canon.setdefault, deps, deps))
 
     def _canonical_fragments(self, made: Fragments) -> Fragments:
         # A record's JSON text depends on the same inputs as its pages: share their keys
