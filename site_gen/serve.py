@@ -154,11 +154,25 @@ class Preview:
             if self._finish:
                 self._finish = False
                 self._finish_data_files()
+            if self.builder.unprimed:
+                self._prime()
+                return True
             self.builder.save()
             return self.builder.warm(WARM_SLICE_SECONDS)
         except Exception:  # only the next edit's speed is at stake
             traceback.print_exc()
             return False
+
+    def _prime(self) -> None:
+        """Started on a cache whose pages were current: load the site now, while the
+        editor pauses, rather than at the first edit (see Builder.prime)."""
+        walks = self.builder.loader.walks
+        report = self.builder.prime()
+        if self.builder.loader.walks != walks:
+            self._unloaded.clear()
+        if report.written or report.removed or not report.ok:  # something slipped in since
+            self._finish = report.ok
+            self._announce({}, report)
 
     def _finish_data_files(self) -> None:
         report = self.builder.finish()

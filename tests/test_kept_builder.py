@@ -291,6 +291,48 @@ def test_warming_up_keeps_views_and_changes_no_file(tmp_path: Path, monkeypatch:
     assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
 
 
+def test_a_builder_started_on_a_current_cache_primes_then_warms_up(tmp_path: Path) -> None:
+    """serve restarted: the quick check answers its first build with nothing loaded;
+    while the editor pauses, `prime()` loads the site (writing nothing) and the
+    warm-up prepares the pages, so that the first edit starts as the next ones do."""
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    assert Builder(site, out).build(AS_OF).ok  # the last session
+    once = Builder(site, out)
+    once.keep_views = False  # as `build`: it never builds again
+    assert once.build(AS_OF).written == [] and not once.unprimed
+    builder = Builder(site, out)
+    assert builder.build(AS_OF).written == []  # from the quick check
+    assert builder.unprimed and not builder.views.views
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    report = builder.prime()
+    assert report.ok and report.written == [] and report.removed == []
+    assert not builder.unprimed
+    rounds = 0
+    while builder.warm(0.01):
+        rounds += 1
+        assert rounds < 10_000
+    assert builder.views.views and builder.reuse.kept
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Primed ")
+    report = builder.build(AS_OF, hint={"content/stories/may-day.yaml"})
+    assert report.ok and report.written
+    assert not builder.unprimed  # a build that loaded leaves nothing to prime
+    assert tree(out) == fresh(site, tmp_path / "fresh")
+
+
+def test_priming_builds_a_change_that_slipped_in_since_the_quick_check(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    assert Builder(site, out).build(AS_OF).ok
+    builder = Builder(site, out)
+    assert builder.build(AS_OF).written == [] and builder.unprimed
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Slipped ")
+    report = builder.prime()
+    assert report.ok and "stories/may-day/index.html" in report.written
+    assert tree(out) == fresh(site, tmp_path / "fresh")
+
+
 def test_an_edit_in_the_middle_of_a_warm_up_leaves_no_stale_view(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

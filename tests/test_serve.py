@@ -259,6 +259,27 @@ def test_an_edit_is_served_within_seconds_with_one_line(server: Server, example_
     assert sum(1 for text in server.lines[mark:] if CHANGE_LINE.search(text)) == 1
 
 
+def test_serve_restarted_on_its_cache_loads_while_idle_and_builds_the_next_edit(example_site: Path) -> None:
+    """The second session's first build is answered by the quick check with nothing
+    loaded; serve loads the site while the editor pauses (writing nothing, saying
+    nothing) and the first edit is built from what it loaded."""
+    first = Server(example_site)
+    first.wait_for(r"^built \d+ pages in ")
+    assert first.stop() == 0  # saves the cache
+    second = Server(example_site)
+    try:
+        second.wait_for(r"^built \d+ pages in ")
+        mark = second.mark()
+        time.sleep(2.5)  # the editor pauses: serve loads the site
+        assert not any(CHANGE_LINE.search(text) for text in second.lines[mark:])
+        edit(example_site / STORY, OLD_TITLE, "Beijing halts gallium exports to America")
+        until(lambda: "Beijing halts gallium exports" in second.page(STORY_PAGE).text, what="the new title")
+        line = second.wait_for(CHANGE_LINE.pattern, since=mark)
+        assert line.group(1) == STORY and int(line.group(3)) >= 1
+    finally:
+        assert second.stop() == 0
+
+
 def test_an_error_shows_over_the_last_good_page_until_fixed(server: Server, example_site: Path) -> None:
     story = example_site / STORY
     good = story.read_text(encoding="utf-8")
