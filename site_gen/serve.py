@@ -166,10 +166,7 @@ class Preview:
     def _prime(self) -> None:
         """Started on a cache whose pages were current: load the site now, while the
         editor pauses, rather than at the first edit (see Builder.prime)."""
-        walks = self.builder.loader.walks
-        report = self.builder.prime()
-        if self.builder.loader.walks != walks:
-            self._unloaded.clear()
+        report = self._build(self._unloaded, prime=True)
         if report.written or report.removed or not report.ok:  # something slipped in since
             self._finish = report.ok
             self._announce({}, report)
@@ -189,11 +186,14 @@ class Preview:
         self.stop.wait(self.watcher.quiet)
         return self.watcher.moved()
 
-    def _build(self, changes: dict[str, str] | None = None) -> BuildReport:
+    def _build(self, changes: dict[str, str] | None = None, prime: bool = False) -> BuildReport:
         """A build; `changes` (what the watcher saw since the last load) tells the
-        builder where to look, and is emptied once a load has taken it in."""
+        builder where to look, and is emptied once a load has taken it in.
+        `prime`: the builder's prime(), which looks at every file."""
         walks = self.builder.loader.walks
         try:
+            if prime:
+                return self.builder.prime()
             return self.builder.build(hint=set(changes) if changes is not None else None)
         except SiteGenError as exc:
             return failed_report(self._relative(str(exc)))
