@@ -642,7 +642,7 @@ class Builder:
         canon = self._keys
         if path not in self.deps.deps:  # each of a cold build's: a tuple, a quarter of a set
             return tuple(map(canon.setdefault, deps, deps))
-        same = self.deps.same_inputs(path, deps)
+        same = self.deps.same_inputs(path, deps, thaw=self.keep_views)
         if same is not None:  # mostly, after an edit: the same inputs
             return same
         return frozenset(map(canon.setdefault, deps, deps))

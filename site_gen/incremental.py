@@ -251,9 +251,11 @@ class ViewMemo:
     """
 
     def __init__(self, indexed: bool = True) -> None:
-        # A view's inputs are a tuple: a frozenset of one key takes 216 bytes, a tuple 48,
-        # and the home page alone keeps about four views per record.
-        self.views: dict[tuple[str, str, str], tuple[Any, tuple[Key, ...]]] = {}
+        # A view's inputs: a frozenset in a memo kept between builds (serve's), where each
+        # reuse adds them to a page's set without hashing them again; else a tuple (a
+        # frozenset of one key takes 216 bytes, a tuple 48, and the home page alone makes
+        # about four views per record).
+        self.views: dict[tuple[str, str, str], tuple[Any, Collection[Key]]] = {}
         self.dates: dict[Any, Any] = {}
         self.groups: dict[Any, Any] = {}  # timeline month groups by their entries (see SharedViews)
         self._indexed = indexed
@@ -274,8 +276,9 @@ class ViewMemo:
         """Keep `kept`, and tell it which of its records' views are forgotten."""
         self.lists[(user, kept.name)] = kept
 
-    def put(self, key: tuple[str, str, str], value: Any, deps: Iterable[Key]) -> tuple[Any, tuple[Key, ...]]:
-        inputs = tuple(deps) if self.canon is None else tuple(map(self.canon.setdefault, deps, deps))
+    def put(self, key: tuple[str, str, str], value: Any, deps: Iterable[Key]) -> tuple[Any, Collection[Key]]:
+        keys = deps if self.canon is None else map(self.canon.setdefault, deps, deps)
+        inputs = frozenset(keys) if self._indexed else tuple(keys)
         found = self.views[key] = (value, inputs)
         if self._indexed:
             for dep in inputs:
@@ -592,14 +595,18 @@ class DepState:
         """The inputs `path` was last made from (None: not made before)."""
         return _thawed(self.deps, path, frozenset)
 
-    def same_inputs(self, path: str, keys: Collection[Key]) -> frozenset[Key] | tuple[Key, ...] | None:
+    def same_inputs(
+        self, path: str, keys: Collection[Key], thaw: bool = True
+    ) -> frozenset[Key] | tuple[Key, ...] | None:
         """The inputs `path` was last made from, as kept, when they are `keys`; else None.
 
-        A tuple read back from the cache is compared as it is: made a set, the home
-        page's at 100,000 stories took 13 MB more (and each page that lists every
-        record as much), to be thrown away when, as after most edits, nothing moved.
+        `thaw`: a tuple read back from the cache is made a set, kept for the next
+        comparisons (a builder that builds again); else it is compared as it is: made
+        a set, the home page's at 100,000 stories took 13 MB more (and each page that
+        lists every record as much), thrown away when, as after most edits, nothing
+        moved.
         """
-        last = self.deps.get(path)
+        last = self.inputs_of(path) if thaw else self.deps.get(path)
         if last is None or len(last) != len(keys):
             return None
         mine = keys if isinstance(keys, (set, frozenset)) else frozenset(keys)
