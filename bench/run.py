@@ -19,6 +19,9 @@ site-gen says. The steps:
   serve path            last: the same kind of edit as above through one kept
                         Builder in this process, as `serve` does (after its
                         idle warm-up): min/median/max over several edits
+  serve restarted       then a new kept Builder on the same folder and cache: its
+                        first build (the quick check), loading the site and the
+                        warm-up while idle (as serve does), and three more edits
 """
 
 from __future__ import annotations
@@ -222,7 +225,46 @@ class Bench:
         shown = ", ".join(f"{name} {ms:.0f}" for name, ms in typical.items() if ms >= 5)
         self.say("serve path: median ms per stage", shown)
         self.results.update(serve_stage_ms=typical)
+        builder.save()  # as serve when it stops
+        self.serve_restarted(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+    def serve_restarted(self, folder: Path) -> None:
+        """serve started again on its current folder and cache: the quick check answers
+        its first build, the site is loaded (prime) and the pages prepared while the
+        editor pauses, then stories are edited."""
+        from site_gen.builder import DATA_VIEWS, Builder
+
+        builder = Builder(self.corpus, folder, drafts=True)
+        builder.autosave, builder.trust_output, builder.defer = False, True, DATA_VIEWS
+        started = time.perf_counter()
+        first = builder.build(AS_OF)
+        quick = time.perf_counter() - started
+        assert first.ok and not first.written and builder.unprimed, "the quick check did not answer"
+        started = time.perf_counter()
+        assert builder.prime().ok
+        primed = time.perf_counter() - started
+        started = time.perf_counter()
+        while builder.warm(0.05):
+            pass
+        prepared = time.perf_counter() - started
+        times = []
+        stories = pick_stories(self.corpus, self.serve_edits + 3)[-3:]  # not those edited above
+        for serial, story in enumerate(stories, start=100):
+            edit_story(story, serial)
+            started = time.perf_counter()
+            report = builder.build(AS_OF, hint={story.relative_to(self.corpus).as_posix()})
+            times.append((time.perf_counter() - started) * 1000)
+            assert report.ok, report.problems[:3]
+            builder.finish()
+        self.results.update(restart_quick_s=quick, restart_prime_s=primed, restart_edit_ms=times)
+        self.say(
+            "serve restarted on its cache",
+            f"first build {quick:.2f} s (quick check), then while idle: load {primed:.2f} s, "
+            f"warm-up {prepared:.2f} s",
+        )
+        edits = ", ".join(f"{t:.0f}" for t in times)
+        self.say(f"serve restarted: one-story edit x{len(times)}", f"{edits} ms")
 
     def search(self) -> None:
         """The same cold build and one-story edit with the Pagefind search index made too."""

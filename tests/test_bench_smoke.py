@@ -12,6 +12,7 @@ never here.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -259,3 +260,33 @@ def test_rebuild_with_nothing_changed_reads_nothing_and_notices_tampering(tmp_pa
     repaired = Builder(site, out).build(AS_OF)
     assert repaired.written == [page.relative_to(out).as_posix()]
     assert tree(out) == clean_build(site, tmp_path / "clean")
+
+
+def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None:
+    """bench/run.py itself, end to end at a small N: every row it promises is printed,
+    and its own checks (a restarted serve answered by the quick check, edits that
+    build) hold. The figures are not judged here: targets live in the benchmark."""
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench/run.py"), "--stories", "60", "--serve-edits", "2"]
+        + ["--work", str(tmp_path), "--json", str(tmp_path / "figures.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    for row in (
+        "cold build",
+        "no-change rebuild",
+        "one-story edit (fresh process)",
+        "one-template edit (story.html)",
+        "serve path: one-story edit x2",
+        "serve restarted on its cache",
+        "serve restarted: one-story edit x3",
+    ):
+        assert row in run.stdout, (row, run.stdout)
+    figures = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8"))
+    assert len(figures["restart_edit_ms"]) == 3 and figures["restart_prime_s"] > 0
