@@ -302,12 +302,17 @@ def test_a_builder_started_on_a_current_cache_primes_then_warms_up(tmp_path: Pat
     once.keep_views = False  # as `build`: it never builds again
     assert once.build(AS_OF).written == [] and not once.unprimed
     builder = Builder(site, out)
+    builder.autosave = False  # as serve's: saved when the editor pauses
     assert builder.build(AS_OF).written == []  # from the quick check
     assert builder.unprimed and not builder.views.views
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    cache = site / ".site-gen-cache"
+    saved = {p: p.stat().st_mtime_ns for p in cache.rglob("*.pickle")}
     report = builder.prime()
     assert report.ok and report.written == [] and report.removed == []
     assert not builder.unprimed
+    builder.save()  # nothing changed: the cache read back is still the site's
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.pickle")} == saved
     rounds = 0
     while builder.warm(0.01):
         rounds += 1
@@ -326,11 +331,15 @@ def test_priming_builds_a_change_that_slipped_in_since_the_quick_check(tmp_path:
     out = tmp_path / "out"
     assert Builder(site, out).build(AS_OF).ok
     builder = Builder(site, out)
+    builder.autosave = False
     assert builder.build(AS_OF).written == [] and builder.unprimed
     retitle(site / "content/stories/may-day.yaml", "title: ", "title: Slipped ")
     report = builder.prime()
     assert report.ok and "stories/may-day/index.html" in report.written
     assert tree(out) == fresh(site, tmp_path / "fresh")
+    builder.save()
+    again = Builder(site, out)
+    assert again.build(AS_OF).written == []  # the change reached the cache too
 
 
 def test_an_edit_in_the_middle_of_a_warm_up_leaves_no_stale_view(
