@@ -401,6 +401,7 @@ class Builder:
         from .produce import PARALLEL_ROUTES
         from .render import Reuse, make_environment
 
+        kept_before = bool(self.views.views)  # a builder just started, primed or after a failure: none
         watch = self._watch
         urls = Urls(site, self._urls_kept)
         routes = plan(site, urls)
@@ -470,8 +471,12 @@ class Builder:
         # finished goes on from this build's site (never the last one's).
         left = {r.path for r in self._warm_queue[1]} if self._warm_queue else set()
         self._warm_queue = None
-        if memo is None or left or self._priming:
-            kept_nothing = memo is None or self._priming  # pages made by workers, or none made
+        # Nothing kept to build on: the pages were made by workers, or this builder
+        # keeps views but had none and made only some pages (a prime, or an edit
+        # right after serve started on its cache): every page is to be prepared.
+        fresh = self.keep_views and not kept_before and len(todo) < len(routes)
+        kept_nothing = memo is None or fresh
+        if kept_nothing or left:
             self._warming = (site, urls, routes, renderer, base, None if kept_nothing else left)
         problems: list[Problem] = []
         same_plan = self._route_fps is not None and self._same_plan

@@ -326,6 +326,28 @@ def test_a_builder_started_on_a_current_cache_primes_then_warms_up(tmp_path: Pat
     assert tree(out) == fresh(site, tmp_path / "fresh")
 
 
+def test_an_edit_before_the_first_pause_after_a_restart_still_leaves_pages_to_warm(tmp_path: Path) -> None:
+    """serve restarted, and the editor saves before any pause: that edit's build loads
+    the site and makes a few pages; the others are still prepared while idle."""
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    assert Builder(site, out).build(AS_OF).ok
+    builder = Builder(site, out)
+    builder.autosave = False
+    assert builder.build(AS_OF).written == [] and builder.unprimed
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Early ")
+    report = builder.build(AS_OF, hint={"content/stories/may-day.yaml"})
+    assert report.ok and 0 < report.rendered < report.pages / 2 and not builder.unprimed
+    made = len(builder.views.views)
+    assert builder.warm(0.0)  # one page prepared, more to come
+    while builder.warm(0.01):
+        pass
+    assert len(builder.views.views) > made
+    retitle(site / "content/topics/alpha.yaml", "title: Alpha affair", "title: Alpha early")
+    assert builder.build(AS_OF).ok
+    assert tree(out) == fresh(site, tmp_path / "fresh")
+
+
 def test_priming_builds_a_change_that_slipped_in_since_the_quick_check(tmp_path: Path) -> None:
     site = fixture_site(tmp_path / "site")
     out = tmp_path / "out"
