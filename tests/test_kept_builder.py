@@ -291,20 +291,27 @@ def test_warming_up_keeps_views_and_changes_no_file(tmp_path: Path, monkeypatch:
     assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
 
 
-def test_a_builder_started_on_a_current_cache_primes_then_warms_up(tmp_path: Path) -> None:
-    """serve restarted: the quick check answers its first build with nothing loaded;
-    while the editor pauses, `prime()` loads the site (writing nothing) and the
-    warm-up prepares the pages, so that the first edit starts as the next ones do."""
+def restarted(tmp_path: Path) -> tuple[Path, Path, Builder]:
+    """The fixture site built by a last session, and a builder as serve's started
+    again on it: its first build answered by the quick check, nothing loaded."""
     site = fixture_site(tmp_path / "site")
     out = tmp_path / "out"
     assert Builder(site, out).build(AS_OF).ok  # the last session
-    once = Builder(site, out)
-    once.keep_views = False  # as `build`: it never builds again
-    assert once.build(AS_OF).written == [] and not once.unprimed
     builder = Builder(site, out)
     builder.autosave = False  # as serve's: saved when the editor pauses
     assert builder.build(AS_OF).written == []  # from the quick check
     assert builder.unprimed and not builder.views.views
+    return site, out, builder
+
+
+def test_a_builder_started_on_a_current_cache_primes_then_warms_up(tmp_path: Path) -> None:
+    """serve restarted: the quick check answers its first build with nothing loaded;
+    while the editor pauses, `prime()` loads the site (writing nothing) and the
+    warm-up prepares the pages, so that the first edit starts as the next ones do."""
+    site, out, builder = restarted(tmp_path)
+    once = Builder(site, out)
+    once.keep_views = False  # as `build`: it never builds again
+    assert once.build(AS_OF).written == [] and not once.unprimed
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     cache = site / ".site-gen-cache"
     saved = {p: p.stat().st_mtime_ns for p in cache.rglob("*.pickle")}
@@ -329,12 +336,7 @@ def test_a_builder_started_on_a_current_cache_primes_then_warms_up(tmp_path: Pat
 def test_an_edit_before_the_first_pause_after_a_restart_still_leaves_pages_to_warm(tmp_path: Path) -> None:
     """serve restarted, and the editor saves before any pause: that edit's build loads
     the site and makes a few pages; the others are still prepared while idle."""
-    site = fixture_site(tmp_path / "site")
-    out = tmp_path / "out"
-    assert Builder(site, out).build(AS_OF).ok
-    builder = Builder(site, out)
-    builder.autosave = False
-    assert builder.build(AS_OF).written == [] and builder.unprimed
+    site, out, builder = restarted(tmp_path)
     retitle(site / "content/stories/may-day.yaml", "title: ", "title: Early ")
     report = builder.build(AS_OF, hint={"content/stories/may-day.yaml"})
     assert report.ok and 0 < report.rendered < report.pages / 2 and not builder.unprimed
@@ -349,12 +351,7 @@ def test_an_edit_before_the_first_pause_after_a_restart_still_leaves_pages_to_wa
 
 
 def test_priming_builds_a_change_that_slipped_in_since_the_quick_check(tmp_path: Path) -> None:
-    site = fixture_site(tmp_path / "site")
-    out = tmp_path / "out"
-    assert Builder(site, out).build(AS_OF).ok
-    builder = Builder(site, out)
-    builder.autosave = False
-    assert builder.build(AS_OF).written == [] and builder.unprimed
+    site, out, builder = restarted(tmp_path)
     retitle(site / "content/stories/may-day.yaml", "title: ", "title: Slipped ")
     report = builder.prime()
     assert report.ok and "stories/may-day/index.html" in report.written
