@@ -180,7 +180,9 @@ class Bench:
         """Edits through one kept Builder: from the file's change to the pages rewritten."""
         from site_gen.builder import DATA_VIEWS, Builder
 
-        folder = self.work / f"serve-{self.n}"
+        # A folder of this run's own: the cache is kept per output folder, and the one the
+        # restarted builder reads (see serve_restarted) must not be the next run's first.
+        folder = self.work / f"serve-{self.n}-{os.getpid()}"
         shutil.rmtree(folder, ignore_errors=True)
         builder = Builder(self.corpus, folder, drafts=True)
         builder.autosave = False  # as serve: the cache is saved when the editor pauses
