@@ -157,6 +157,7 @@ class Builder:
         self._before: Any = None  # the settings, templates and static files a build started from
         self.statics = StaticFiles(self.root)
         self._stale_shards: set[int] | None = None  # None: all of them
+        self._new_renders: set[str] = set()  # texts rendered since the last save (see _save_shards)
         self.reuse: Any = None  # the templates' Reuse, made with their environment
         self._warming: tuple[Any, ...] | None = None  # what the last build saw, for warm()
         self._warm_queue: tuple[Any, list[Route]] | None = None
@@ -440,7 +441,9 @@ class Builder:
             self.views.forget(changed, self.deps.touched)
         todo, changed_since = self._put_off(todo, changed)
         watch.lap("forget")
-        renderer = MarkdownRenderer(site.config.allow_html, self.markdown[site.config.allow_html])
+        renderer = MarkdownRenderer(
+            site.config.allow_html, self.markdown[site.config.allow_html], self._new_renders
+        )
         if len(todo) >= PARALLEL_ROUTES:  # many pages: render every new text ahead, on all cores
             texts = markdown_texts(site)
             renderer.render_all(texts)
@@ -935,9 +938,19 @@ class Builder:
         found: dict[bool, dict[str, str]] = {}
         for allow_html, cache in self.markdown.items():
             if cache:
-                texts = (t for _, _, result in states for r in result.records for t in record_texts(r))
-                found[allow_html] = {t: cache[t] for t in texts if t in cache}
+                found[allow_html] = {t: cache[t] for t in _texts_of(states) if t in cache}
         return found
+
+    def _shards_newly_rendered(self, parts: dict[int, dict[str, Any]], stale: set[int]) -> set[int]:
+        """The shards, of those not `stale`, with a record whose text was rendered since
+        the last save. Most new texts are in a changed file, whose shard is stale
+        anyway: the other shards are looked through only for those that are not."""
+        if not self._new_renders or len(stale) == len(parts):
+            return set()
+        outside = self._new_renders.difference(*(_texts_of(parts[index].values()) for index in stale))
+        if not outside:
+            return set()
+        return {i for i in parts if i not in stale and not outside.isdisjoint(_texts_of(parts[i].values()))}
 
     def _save_shards(self) -> dict[int, str]:
         """Write the parsed records' shards that changed since the last save (each
@@ -945,18 +958,19 @@ class Builder:
 
         A shard holds its records' rendered Markdown too, in the same pickle: read
         back, each text is then one string shared by its record and the Markdown
-        cache (95 MB at 100,000 stories, were they apart). A text is rendered by
-        the build that parses its file (every record has a page that shows its
-        texts), and a change of settings parses every file again.
+        cache (95 MB at 100,000 stories, were they apart). A shard whose files did
+        not change is written again when a text of its records was rendered since
+        the last save (after `allow_html` changed, every text is).
         """
         assert self.cache_file is not None
-        stale = set(range(RECORD_SHARDS)) if self._stale_shards is None else self._stale_shards
-        parts: dict[int, dict[str, Any]] = {index: {} for index in stale}
+        stale = set(range(RECORD_SHARDS)) if self._stale_shards is None else set(self._stale_shards)
+        parts: dict[int, dict[str, Any]] = {index: {} for index in range(RECORD_SHARDS)}
         for path, state in self.loader.state().items():
-            part = parts.get(shard_of(path))
-            if part is not None:
-                part[path] = state
-        for index, records in parts.items():
+            parts[shard_of(path)][path] = state
+        stale |= self._shards_newly_rendered(parts, stale)
+        self._new_renders.clear()
+        for index in stale:
+            records = parts[index]
             rendered = self._rendered_texts(records.values())
             name = f"{self._key()}.records-{index}-{os.urandom(6).hex()}.pickle"
             target = self.cache_file.parent / name
@@ -991,6 +1005,11 @@ class _StagedView(Mapping_):
 def markdown_texts(site: Site) -> list[str]:
     """Every Markdown text in the published records (to render ahead, in parallel)."""
     return [text for kind in KINDS for record in site.records[kind].values() for text in record_texts(record)]
+
+
+def _texts_of(states: Iterable[tuple[Any, str, Any]]) -> Iterator[str]:
+    """The Markdown texts of the records of these files (the loader's states)."""
+    return (text for _, _, result in states for record in result.records for text in record_texts(record))
 
 
 def record_texts(record: Record) -> Iterator[str]:

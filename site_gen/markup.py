@@ -63,9 +63,13 @@ _BARE_LINK = re.compile(r'<a((?:(?! href=)[^>])*?) rel="noopener noreferrer">')
 class MarkdownRenderer:
     """Renders and sanitizes Markdown, remembering every result by its text."""
 
-    def __init__(self, allow_html: bool = False, cache: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, allow_html: bool = False, cache: dict[str, str] | None = None, new: set[str] | None = None
+    ) -> None:
         self.allow_html = allow_html
         self.cache: dict[str, str] = cache if cache is not None else {}
+        # The texts rendered here, not found in `cache` (the builder saves them).
+        self.new: set[str] = new if new is not None else set()
         self._md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
         if not allow_html:
             # Raw HTML becomes visible text; the sanitizer still runs below.
@@ -77,6 +81,7 @@ class MarkdownRenderer:
         cached = self.cache.get(text)
         if cached is None:
             cached = self.cache[text] = render_markdown(self._md, text)
+            self.new.add(text)
         return cached
 
     def render_all(self, texts: Iterable[str]) -> None:
@@ -95,6 +100,7 @@ class MarkdownRenderer:
                 chunks, pool.map(_render_chunk, chunks, [self.allow_html] * len(chunks))
             ):
                 self.cache.update(zip(chunk, rendered))
+        self.new.update(missing)
 
 
 def _render_chunk(texts: list[str], allow_html: bool) -> list[str]:
