@@ -9,7 +9,6 @@ is neither rendered nor written. The state persists in .site-gen-cache/.
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import os
 import pickle
@@ -25,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 from .cache import (
     CACHE_DIR,
     CACHE_VERSION,
+    collector_paused,
     compiled_templates_folder,
     exclusive,
     make_cache_dir,
@@ -230,16 +230,11 @@ class Builder:
         # A build makes millions of small objects and keeps most of them to the end:
         # the cycle collector's passes over them cost more than the garbage it finds.
         self._as_of = as_of
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             if self.cache_file is None:
                 return self._build(as_of, hint)
             with exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
                 return self._build(as_of, hint)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _build(self, as_of: str | date | None, hint: Collection[str] | None) -> BuildReport:
         started = time.perf_counter()
@@ -560,15 +555,12 @@ class Builder:
         self.unprimed = False
         self._priming = True
         unsaved = self._unsaved
-        collecting = gc.isenabled()
-        gc.disable()  # as in build(): the collector's passes over the site cost more than they find
         try:
-            report = self.build(self._as_of)
-            self.deps.index_users()  # which pages each input reaches: the first edit's to work out else
+            with collector_paused():
+                report = self.build(self._as_of)
+                self.deps.index_users()  # which pages each input reaches: the first edit's to work out else
         finally:
             self._priming = False
-            if collecting:
-                gc.enable()
         if report.ok and not (report.written or report.removed or report.changed_sources or self.pending):
             self._unsaved = unsaved  # the cache read back holds all of it: no save (5 s at 100,000 stories)
         return report

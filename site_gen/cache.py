@@ -32,15 +32,23 @@ def _code_version() -> str:
 CACHE_VERSION = _code_version()
 
 
-def unpickle(handle: Any) -> Any:
-    """pickle.load without the cycle collector running over every object it makes."""
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cycle collector off for a while (and on again after, if it was): its passes
+    over millions of objects made and kept cost more than the garbage they find."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return pickle.load(handle)
+        yield
     finally:
         if collecting:
             gc.enable()
+
+
+def unpickle(handle: Any) -> Any:
+    """pickle.load without the cycle collector running over every object it makes."""
+    with collector_paused():
+        return pickle.load(handle)
 
 
 def prune_caches(folder: Path) -> None:

@@ -12,7 +12,6 @@ errors. Requests can only ever read regular files inside the served folder.
 from __future__ import annotations
 
 import asyncio
-import gc
 import html
 import ipaddress
 import mimetypes
@@ -35,6 +34,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from .builder import CACHE_DIR, DATA_VIEWS, Builder, BuildReport
+from .cache import collector_paused
 from .config import CONFIG_NAME, load_config
 from .errors import ERROR, Problem, Problems, SiteGenError, UsageError
 from .livereload_adapter import LiveReload
@@ -128,22 +128,18 @@ class Preview:
             self.watcher.accept(settled)
             # The cycle collector's first pass over what the build made (5 ms on
             # 10,000 stories) waits until the pages are announced.
-            collecting = gc.isenabled()
-            gc.disable()
             try:
-                report = self._build(self._unloaded)
-                if not report.ok and retries < TRANSIENT_RETRIES and self._still_moving():
-                    # A half-written file during a burst of saves: build again
-                    # from the settled files before showing any error.
-                    retries += 1
-                    continue
-                self._announce(pending, report)
-                self._finish = report.ok
+                with collector_paused():
+                    report = self._build(self._unloaded)
+                    if not report.ok and retries < TRANSIENT_RETRIES and self._still_moving():
+                        # A half-written file during a burst of saves: build again
+                        # from the settled files before showing any error.
+                        retries += 1
+                        continue
+                    self._announce(pending, report)
+                    self._finish = report.ok
             except Exception:  # the preview outlives any one bad moment
                 traceback.print_exc()
-            finally:
-                if collecting:
-                    gc.enable()
             retries = 0
             pending = {}
 
