@@ -178,16 +178,13 @@ class Bench:
 
     def serve_path(self) -> None:
         """Edits through one kept Builder: from the file's change to the pages rewritten."""
-        from site_gen.builder import DATA_VIEWS, Builder
+        from site_gen.serve import preview_builder
 
         # A folder of this run's own: the cache is kept per output folder, and the one the
         # restarted builder reads (see serve_restarted) must not be the next run's first.
         folder = self.work / f"serve-{self.n}-{os.getpid()}"
         shutil.rmtree(folder, ignore_errors=True)
-        builder = Builder(self.corpus, folder, drafts=True)
-        builder.autosave = False  # as serve: the cache is saved when the editor pauses
-        builder.trust_output = True  # and its folder is its own
-        builder.defer = DATA_VIEWS  # and it makes the feeds and JSON after the reload
+        builder = preview_builder(self.corpus, folder)  # serve's: see its settings there
         started = time.perf_counter()
         first = builder.build(AS_OF)
         warm = time.perf_counter() - started
@@ -235,10 +232,9 @@ class Bench:
         """serve started again on its current folder and cache: the quick check answers
         its first build, the site is loaded (prime) and the pages prepared while the
         editor pauses, then stories are edited."""
-        from site_gen.builder import DATA_VIEWS, Builder
+        from site_gen.serve import preview_builder
 
-        builder = Builder(self.corpus, folder, drafts=True)
-        builder.autosave, builder.trust_output, builder.defer = False, True, DATA_VIEWS
+        builder = preview_builder(self.corpus, folder)
         started = time.perf_counter()
         first = builder.build(AS_OF)
         quick = time.perf_counter() - started

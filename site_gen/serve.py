@@ -70,17 +70,24 @@ class State:
     ready: bool = False
 
 
+def preview_builder(root: Path, folder: Path) -> Builder:
+    """The builder serve keeps for the site at `root`, building into its own `folder`
+    (bench/run.py measures the same one)."""
+    builder = Builder(root, folder, drafts=True, search=False)
+    builder.autosave = False  # saved when the editor pauses (see Preview._watch)
+    builder.trust_output = True
+    # Feeds and JSON are made when the editor pauses, after the pages are reloaded.
+    builder.defer = DATA_VIEWS
+    return builder
+
+
 class Preview:
     """The builder, the watcher and the state shared with the request handlers."""
 
     def __init__(self, root: Path, folder: Path) -> None:
         self.root = root
         self.folder = folder
-        self.builder = Builder(root, folder, drafts=True, search=False)
-        self.builder.autosave = False  # saved when the editor pauses (see _watch)
-        self.builder.trust_output = True
-        # Feeds and JSON are made when the editor pauses, after the pages are reloaded.
-        self.builder.defer = DATA_VIEWS
+        self.builder = preview_builder(root, folder)
         self._finish = False
         self.watcher = Watcher(root)
         # Pages left by an earlier session are the last good ones until we build.
