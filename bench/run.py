@@ -37,11 +37,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import gen_corpus  # noqa: E402
+
+if TYPE_CHECKING:
+    from site_gen.builder import Builder
+    from site_gen.collector import IdleCollector
 
 AS_OF = "2025-11-20"
 SERVE_EDITS = 7
@@ -113,6 +118,21 @@ def pick_stories(corpus: Path, count: int) -> list[Path]:
     return [published[step * (i + 1)] for i in range(count)]
 
 
+def idle(builder: Builder, collector: IdleCollector) -> float:
+    """What serve does while the editor pauses after a build (Preview._idle, without
+    saving the cache): collect what the build left, prepare the pages an edit is
+    likely to remake, then the collector's longer pass when due. The seconds the
+    collector took."""
+    started = time.perf_counter()
+    collector.young()
+    spent = time.perf_counter() - started
+    while builder.warm(0.05):
+        pass
+    started = time.perf_counter()
+    collector.settle()
+    return spent + time.perf_counter() - started
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.n = args.stories
@@ -178,6 +198,7 @@ class Bench:
 
     def serve_path(self) -> None:
         """Edits through one kept Builder: from the file's change to the pages rewritten."""
+        from site_gen.collector import IdleCollector
         from site_gen.serve import preview_builder
 
         # A folder of this run's own: the cache is kept per output folder, and the one the
@@ -185,21 +206,24 @@ class Bench:
         folder = self.work / f"serve-{self.n}-{os.getpid()}"
         shutil.rmtree(folder, ignore_errors=True)
         builder = preview_builder(self.corpus, folder)  # serve's: see its settings there
+        collector = IdleCollector()  # and its cycle collector, run while the editor pauses
+        collector.start()
         started = time.perf_counter()
         first = builder.build(AS_OF)
         warm = time.perf_counter() - started
+        collector.built(whole=True)
         # serve prepares the pages an edit most often remakes while the editor pauses
         started = time.perf_counter()
-        while builder.warm(0.05):
-            pass
-        prepared = time.perf_counter() - started
-        times, counts, stages, finishing = [], [], [], []
+        settled = idle(builder, collector)
+        prepared = time.perf_counter() - started - settled
+        times, counts, stages, finishing, collecting = [], [], [], [], []
         for serial, story in enumerate(pick_stories(self.corpus, self.serve_edits), start=1):
             edit_story(story, serial)
             started = time.perf_counter()
             # serve's watcher tells the builder which file changed
             report = builder.build(AS_OF, hint={story.relative_to(self.corpus).as_posix()})
             times.append(time.perf_counter() - started)
+            collector.built()
             counts.append(len(report.written))
             stages.append(report.timings)
             assert report.ok, report.problems[:3]
@@ -207,6 +231,8 @@ class Bench:
             finished = builder.finish()
             finishing.append(time.perf_counter() - started)
             assert finished is None or finished.ok
+            collecting.append(idle(builder, collector))
+        collector.stop()
         ms = [t * 1000 for t in times]
         self.results.update(serve_first_s=warm, serve_edit_ms=ms, serve_written=counts)
         self.say("serve path: first build", f"{warm:.2f} s ({first.pages} pages, drafts, empty cache)")
@@ -220,6 +246,13 @@ class Bench:
         late = statistics.median(finishing) * 1000
         self.say("serve path: then the feeds and JSON", f"median {late:.0f} ms, while the editor pauses")
         self.results.update(serve_finish_ms=late)
+        swept = statistics.median(collecting) * 1000
+        self.say(
+            "serve path: cycle collector",
+            f"{settled:.2f} s once after the first build, then median {swept:.0f} ms an edit, "
+            "while the editor pauses",
+        )
+        self.results.update(serve_collector_first_s=settled, serve_collector_ms=swept)
         typical = {name: statistics.median(t.get(name, 0.0) for t in stages) * 1000 for name in stages[-1]}
         shown = ", ".join(f"{name} {ms:.0f}" for name, ms in typical.items() if ms >= 5)
         self.say("serve path: median ms per stage", shown)
@@ -232,9 +265,12 @@ class Bench:
         """serve started again on its current folder and cache: the quick check answers
         its first build, the site is loaded (prime) and the pages prepared while the
         editor pauses, then stories are edited."""
+        from site_gen.collector import IdleCollector
         from site_gen.serve import preview_builder
 
         builder = preview_builder(self.corpus, folder)
+        collector = IdleCollector()
+        collector.start()
         started = time.perf_counter()
         first = builder.build(AS_OF)
         quick = time.perf_counter() - started
@@ -242,10 +278,9 @@ class Bench:
         started = time.perf_counter()
         assert builder.prime().ok
         primed = time.perf_counter() - started
+        collector.built(whole=True)
         started = time.perf_counter()
-        while builder.warm(0.05):
-            pass
-        prepared = time.perf_counter() - started
+        prepared = time.perf_counter() - started - idle(builder, collector)
         times = []
         stories = pick_stories(self.corpus, self.serve_edits + 3)[-3:]  # not those edited above
         for serial, story in enumerate(stories, start=100):
@@ -253,8 +288,11 @@ class Bench:
             started = time.perf_counter()
             report = builder.build(AS_OF, hint={story.relative_to(self.corpus).as_posix()})
             times.append((time.perf_counter() - started) * 1000)
+            collector.built()
             assert report.ok, report.problems[:3]
             builder.finish()
+            idle(builder, collector)
+        collector.stop()
         self.results.update(restart_quick_s=quick, restart_prime_s=primed, restart_edit_ms=times)
         self.say(
             "serve restarted on its cache",

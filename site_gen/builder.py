@@ -24,13 +24,13 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 from .cache import (
     CACHE_DIR,
     CACHE_VERSION,
-    collector_paused,
     compiled_templates_folder,
     exclusive,
     make_cache_dir,
     prune_caches,
     unpickle,
 )
+from .collector import collector_paused
 from .errors import Problem, ProblemsReport, UsageError
 from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, ViewMemo

@@ -8,7 +8,6 @@ module knows the folder, not what is in the files.
 from __future__ import annotations
 
 import fcntl
-import gc
 import hashlib
 import pickle
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
+from .collector import collector_paused
 
 CACHE_DIR = ".site-gen-cache"
 
@@ -30,19 +30,6 @@ def _code_version() -> str:
 
 
 CACHE_VERSION = _code_version()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cycle collector off for a while (and on again after, if it was): its passes
-    over millions of objects made and kept cost more than the garbage they find."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def unpickle(handle: Any) -> Any:

@@ -34,10 +34,11 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from .builder import CACHE_DIR, DATA_VIEWS, Builder, BuildReport
-from .cache import collector_paused
+from .collector import IdleCollector, collector_paused
 from .config import CONFIG_NAME, load_config
 from .errors import ERROR, Problem, Problems, SiteGenError, UsageError
 from .livereload_adapter import LiveReload
+from .produce import PARALLEL_ROUTES
 from .watch import WATCHED_FOLDERS, Watcher, describe
 
 SERVE_FOLDER = "serve"
@@ -97,9 +98,12 @@ class Preview:
         self.thread = threading.Thread(target=self._watch, name="site-gen-rebuild", daemon=True)
         self._warnings: tuple[str, ...] = ()
         self._unloaded: dict[str, str] = {}  # changes the builder has not loaded yet
+        self.collector = IdleCollector()  # runs while the editor pauses (see _idle)
 
     def first_build(self) -> BuildReport:
+        self.collector.start()
         report = self._build()
+        self.collector.built(whole=True)
         self._finish = report.ok
         if report.ok:
             say(f"built {plural(report.pages, 'page')} in {report.seconds:.2f} s")
@@ -119,6 +123,7 @@ class Preview:
         if not self.thread.is_alive():
             self._save_cache()
             self.watcher.close()
+            self.collector.stop()
 
     # -- the worker thread ---------------------------------------------------
 
@@ -133,11 +138,12 @@ class Preview:
             pending.update(changes)
             self._unloaded.update(changes)
             self.watcher.accept(settled)
-            # The cycle collector's first pass over what the build made (5 ms on
-            # 10,000 stories) waits until the pages are announced.
+            # The collector runs when the editor pauses (see _idle), not between the
+            # build and the browser's fetch of the reloaded page.
             try:
                 with collector_paused():
                     report = self._build(self._unloaded)
+                    self.collector.built(whole=report.rendered >= PARALLEL_ROUTES)
                     if not report.ok and retries < TRANSIENT_RETRIES and self._still_moving():
                         # A half-written file during a burst of saves: build again
                         # from the settled files before showing any error.
@@ -151,8 +157,10 @@ class Preview:
             pending = {}
 
     def _idle(self) -> bool:
-        """While the editor pauses: save the cache, then prepare the pages an edit
-        is likely to remake, a little at a time. True while there is more to do."""
+        """While the editor pauses: make the data files, collect what the build left,
+        save the cache, then prepare the pages an edit is likely to remake, a little
+        at a time, then the collector's longer pass when due. True while there is
+        more to do."""
         try:
             if self._finish:
                 self._finish = False
@@ -160,8 +168,12 @@ class Preview:
             if self.builder.unprimed:
                 self._prime()
                 return True
+            if self.collector.young():  # what the last build left: one short piece
+                return True
             self.builder.save()
-            return self.builder.warm(WARM_SLICE_SECONDS)
+            if self.builder.warm(WARM_SLICE_SECONDS):
+                return True
+            return self.collector.settle()
         except Exception:  # only the next edit's speed is at stake
             traceback.print_exc()
             return False
@@ -170,6 +182,7 @@ class Preview:
         """Started on a cache whose pages were current: load the site now, while the
         editor pauses, rather than at the first edit (see Builder.prime)."""
         report = self._build(self._unloaded, prime=True)
+        self.collector.built(whole=True)  # the whole site, loaded
         if report.written or report.removed or not report.ok:  # something slipped in since
             self._finish = report.ok
             self._announce({}, report)
