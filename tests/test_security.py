@@ -13,12 +13,14 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jinja2
 import markdown
 import pytest
 from buildkit import Node, build, page, parse_html, read, site_gen, tree, write_files
+from markupsafe import Markup
 
 from site_gen.markup import MarkdownRenderer, safe_url
-from site_gen.render import make_environment
+from site_gen.render import make_environment, output_text
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SECRET = "SECRET-EDITOR-NOTE"
@@ -307,6 +309,36 @@ def test_every_template_autoescapes_whatever_its_name(tmp_path: Path) -> None:
     env = make_environment(tmp_path)
     for name in ("x.html.j2", "x.txt", "x.j2"):
         assert env.get_template(name).render(value="<script>") == "&lt;script&gt;"
+
+
+class Shown:
+    """An object that says how it is shown in HTML."""
+
+    def __html__(self) -> str:
+        return "<em>shown</em>"
+
+    def __str__(self) -> str:
+        return "<never>"
+
+
+def test_output_escapes_as_jinja_does_and_passes_markup_as_it_is(tmp_path: Path) -> None:
+    env = make_environment(tmp_path)
+    source = (
+        "{% macro m(x) %}<b>{{ x }}</b>{% endmacro %}"
+        "{{ m(value) }}|{{ value }}|{{ shown }}|{{ 3 }}|{{ markup }}"
+        "|{% set s %}{{ value }}{% endset %}{{ s }}"
+        "|{% autoescape false %}{{ value }}{% endautoescape %}"
+    )
+    values = {"value": "<i>&", "shown": Shown(), "markup": Markup("<p>kept</p>")}
+    ours = env.from_string(source).render(**values)
+    plain = jinja2.Environment(autoescape=True).from_string(source).render(**values)
+    assert ours == plain
+    assert ours == ("<b>&lt;i&gt;&amp;</b>|&lt;i&gt;&amp;|<em>shown</em>|3|<p>kept</p>|&lt;i&gt;&amp;|<i>&")
+    # the generated code calls output_text, and it hands Markup back as the same object
+    assert "environment.output_text(" in env.compile("{{ x }}", raw=True)
+    kept = Markup("<li>an entry</li>")
+    assert output_text(kept) is kept
+    assert output_text("<") == "&lt;"
 
 
 def test_safe_url_allows_only_http_https_mailto_and_relative() -> None:
