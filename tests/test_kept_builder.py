@@ -325,6 +325,9 @@ def test_a_builder_started_on_a_current_cache_primes_then_warms_up(tmp_path: Pat
         rounds += 1
         assert rounds < 10_000
     assert builder.views.views and builder.reuse.kept
+    # each warmed page's inputs, read back as a tuple, are now the set an edit compares with
+    warmed = [path for path in builder.deps.deps if path in ("index.html", "timeline/index.html")]
+    assert len(warmed) == 2 and all(isinstance(builder.deps.deps[path], frozenset) for path in warmed)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
     retitle(site / "content/stories/may-day.yaml", "title: ", "title: Primed ")
     report = builder.build(AS_OF, hint={"content/stories/may-day.yaml"})
