@@ -3,41 +3,34 @@
 A `Builder` is kept alive by `serve` and used once by `build`/`publish`. It
 remembers, per output file, the fingerprint of everything the page showed
 (its view, template set and settings); a page whose fingerprint is unchanged
-is neither rendered nor written. The state persists in .site-gen-cache/.
+is neither rendered nor written. The state persists in .site-gen-cache/
+(see cachestate).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
-import pickle
 import time
-import zlib
 from collections.abc import Collection, Iterable
 from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .cache import (
     CACHE_DIR,
     CACHE_VERSION,
     compiled_templates_folder,
     exclusive,
-    make_cache_dir,
-    prune_caches,
-    unpickle,
 )
+from .cachestate import CacheState, markdown_texts, shard_of
 from .collector import collector_paused
 from .errors import Problem, ProblemsReport, UsageError
-from .fields import KINDS, ListOf, Mapping, Markdown
 from .incremental import DepState, Inputs, Key, ViewMemo
 from .index import Site
-from .inputsfile import read_inputs, write_inputs
 from .loader import Loader
-from .model import Record
 from .routes import BRIEFING_PATH, Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
 from .snapshot import Snapshot, surroundings, take, unchanged
@@ -97,14 +90,6 @@ class BuildReport(ProblemsReport):
 DATA_VIEWS = frozenset({"briefing_json", "feed", "timeline_json", "sitemap"})
 
 
-RECORD_SHARDS = 16
-
-
-def shard_of(path: str) -> int:
-    """The cache shard that holds a record file's parse."""
-    return zlib.crc32(path.encode("utf-8")) % RECORD_SHARDS
-
-
 class Stopwatch:
     """Seconds spent in each stage of a build, for `bench/run.py` and `--verbose` users."""
 
@@ -118,12 +103,8 @@ class Stopwatch:
         self._last = now
 
 
-class Builder:
+class Builder(CacheState):
     """Builds one site into one output folder, as often as asked."""
-
-    # Rendered texts the Markdown cache may gain (edits) before the records' texts are
-    # counted again to forget the others.
-    MARKDOWN_SLACK = 100
 
     def __init__(
         self,
@@ -787,197 +768,6 @@ class Builder:
 
     # -- the persistent cache -----------------------------------------------
 
-    def _key(self) -> str:
-        return "build-" + _hash(f"{self.out}\0{self.drafts}\0{self.base_url}")[:16]
-
-    def _cache_file(self) -> Path:
-        return self.root / CACHE_DIR / f"{self._key()}.pickle"
-
-    def _bulk_file(self) -> Path:
-        assert self.cache_file is not None
-        return self.cache_file.with_suffix(".bulk.pickle")
-
-    def _inputs_file(self) -> Path:
-        assert self.cache_file is not None
-        return self.cache_file.with_suffix(".inputs.pickle")
-
-    def _restore(self) -> None:
-        """The small part of the cache: what the quick check and the writer need.
-
-        Records, rendered Markdown and page inputs (the bulk) are read only
-        when a build has something to do.
-        """
-        if self.cache_file is None or not self.cache_file.is_file():
-            self._bulk_loaded = True
-            return
-        try:
-            with open(self.cache_file, "rb") as handle:
-                state = unpickle(handle)
-            if state.get("version") != CACHE_VERSION:
-                self._bulk_loaded = True
-                return
-            self.files, self.base = state["files"], state["base"]
-            self.snapshot, self._token = state["snapshot"], state["token"]
-            self.pending, self._pending_changed = state["pending"]
-        except Exception:  # a damaged cache is only a slower build
-            self.files, self.base, self.snapshot, self._bulk_loaded = {}, "", None, True
-
-    def _load_bulk(self) -> None:
-        if self._bulk_loaded:
-            return
-        self._bulk_loaded = True
-        try:
-            state = self._read_part(self._bulk_file())
-            records: dict[str, Any] = {}
-            markdown: dict[bool, dict[str, str]] = {False: {}, True: {}}
-            for name in state["shards"].values():
-                with open(self._bulk_file().parent / name, "rb") as handle:
-                    shard = unpickle(handle)
-                if shard.get("name") != name:
-                    raise ValueError("a shard is not the bulk's")
-                records.update(shard["records"])
-                for allow_html, rendered in shard["markdown"].items():
-                    markdown[allow_html].update(rendered)
-            self.loader.restore(records)
-            self._shards, self._stale_shards = dict(state["shards"]), set()
-            self.markdown = markdown
-            self._markdown_live = max(map(len, self.markdown.values()))
-            self._inputs_unread = True
-            self._moved = None
-        except Exception:  # missing or damaged: rebuild every page once
-            self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
-            self._shards, self._stale_shards = {}, None
-
-    def _read_part(self, path: Path, handle: IO[bytes] | None = None) -> dict[str, Any]:
-        """A part of the cache the manifest names (by its token); ValueError if another.
-        (From `handle` when given: a file whose first pickle is the header.)"""
-        if handle is None:
-            with open(path, "rb") as handle:
-                return self._read_part(path, handle)
-        state = unpickle(handle)
-        if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
-            raise ValueError(f"{path.name} is not the manifest's")
-        return state
-
-    def _load_inputs(self) -> None:
-        """Each page's inputs and each record's briefing.json text, as the last build saved them."""
-        if not self._inputs_unread:
-            return
-        self._inputs_unread = False
-        try:
-            with open(self._inputs_file(), "rb") as handle:
-                self._read_part(self._inputs_file(), handle)
-                self.deps, self.fragments = read_inputs(handle)
-        except Exception:  # missing or damaged: every page is made again
-            self.deps, self.fragments, self.base = DepState(), {}, ""
-
-    def save(self) -> None:
-        """Write the cache now, if a build since the last save has not (see `autosave`)."""
-        if not self._unsaved or self.cache_file is None:
-            return
-        with exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
-            self._save()
-
-    def _save(self) -> None:
-        self._unsaved = False
-        if self.cache_file is None:
-            return
-        if self._site is not None:
-            cache = self.markdown[self._site.config.allow_html]
-            if len(cache) > self._markdown_live * 1.25 + self.MARKDOWN_SLACK:  # counted when it grew
-                self._prune_markdown(self._site, markdown_texts(self._site))
-        self._load_inputs()  # a build that failed before it needed them saves them as they were
-        make_cache_dir(self.cache_file.parent)
-        self._token = os.urandom(8).hex()
-        bulk = {
-            "version": CACHE_VERSION,
-            "token": self._token,
-            "shards": self._save_shards(),
-        }
-        # Apart from the rest: a build that remakes every page never reads them.
-        inputs = {"version": CACHE_VERSION, "token": self._token}
-        manifest = {
-            "version": CACHE_VERSION,
-            "token": self._token,
-            "files": self.files,
-            "base": self.base,
-            "snapshot": self.snapshot,
-            "pending": (self.pending, self._pending_changed),
-        }
-        parts = ((self._inputs_file(), inputs), (self._bulk_file(), bulk), (self.cache_file, manifest))
-        for target, state in parts:  # the manifest last: it names the others by their token
-            temp = target.with_suffix(f".tmp-{os.getpid()}")
-            with open(temp, "wb") as handle:
-                pickle.dump(state, handle, protocol=5)
-                if state is inputs:  # after its header, in parts of its own (see inputsfile.py)
-                    write_inputs(handle, self.deps, self.fragments)
-            os.replace(temp, target)
-        owner = self.cache_file.with_suffix(".out")
-        if not owner.is_file():
-            owner.write_text(str(self.out) + "\n", encoding="utf-8")
-        for stale in self.cache_file.parent.glob(f"{self._key()}.records-*.pickle"):
-            if stale.name not in self._shards.values():
-                stale.unlink(missing_ok=True)
-        prune_caches(self.cache_file.parent)
-
-    def _prune_markdown(self, site: Site, texts: list[str]) -> None:
-        """Forget the rendered texts no record has any more: each edit of a text adds
-        one, and a long serve session would otherwise grow the cache for good."""
-        cache = self.markdown[site.config.allow_html]
-        live = set(texts)
-        for text in [text for text in cache if text not in live]:
-            del cache[text]  # in place: a warm-up's renderer shares this dict
-        self._markdown_live = len(cache)
-
-    def _rendered_texts(self, states: Iterable[tuple[Any, str, Any]]) -> dict[bool, dict[str, str]]:
-        """The cache's rendered Markdown of the texts of these files' records (loader states)."""
-        found: dict[bool, dict[str, str]] = {}
-        for allow_html, cache in self.markdown.items():
-            if cache:
-                found[allow_html] = {t: cache[t] for t in _texts_of(states) if t in cache}
-        return found
-
-    def _shards_newly_rendered(self, parts: dict[int, dict[str, Any]], stale: set[int]) -> set[int]:
-        """The shards, of those not `stale`, with a record whose text was rendered since
-        the last save. Most new texts are in a changed file, whose shard is stale
-        anyway: the other shards are looked through only for those that are not."""
-        if not self._new_renders or len(stale) == len(parts):
-            return set()
-        outside = self._new_renders.difference(*(_texts_of(parts[index].values()) for index in stale))
-        if not outside:
-            return set()
-        return {i for i in parts if i not in stale and not outside.isdisjoint(_texts_of(parts[i].values()))}
-
-    def _save_shards(self) -> dict[int, str]:
-        """Write the parsed records' shards that changed since the last save (each
-        in a file of its own name); the names of all of them.
-
-        A shard holds its records' rendered Markdown too, in the same pickle: read
-        back, each text is then one string shared by its record and the Markdown
-        cache (95 MB at 100,000 stories, were they apart). A shard whose files did
-        not change is written again when a text of its records was rendered since
-        the last save (after `allow_html` changed, every text is).
-        """
-        assert self.cache_file is not None
-        stale = set(range(RECORD_SHARDS)) if self._stale_shards is None else set(self._stale_shards)
-        parts: dict[int, dict[str, Any]] = {index: {} for index in range(RECORD_SHARDS)}
-        for path, state in self.loader.state().items():
-            parts[shard_of(path)][path] = state
-        stale |= self._shards_newly_rendered(parts, stale)
-        self._new_renders.clear()
-        for index in stale:
-            records = parts[index]
-            rendered = self._rendered_texts(records.values())
-            name = f"{self._key()}.records-{index}-{os.urandom(6).hex()}.pickle"
-            target = self.cache_file.parent / name
-            temp = target.with_suffix(f".tmp-{os.getpid()}")
-            with open(temp, "wb") as handle:
-                pickle.dump({"name": name, "records": records, "markdown": rendered}, handle, protocol=5)
-            os.replace(temp, target)
-            self._shards[index] = name
-        self._stale_shards = set()
-        return dict(self._shards)
-
 
 class _StagedView(Mapping_):
     """The build's files for the search indexer: staged bytes are read back when asked."""
@@ -996,38 +786,6 @@ class _StagedView(Mapping_):
 
     def __len__(self) -> int:
         return len(self.produced)
-
-
-def markdown_texts(site: Site) -> list[str]:
-    """Every Markdown text in the published records (to render ahead, in parallel)."""
-    return [text for kind in KINDS for record in site.records[kind].values() for text in record_texts(record)]
-
-
-def _texts_of(states: Iterable[tuple[Any, str, Any]]) -> Iterator[str]:
-    """The Markdown texts of the records of these files (the loader's states)."""
-    return (text for _, _, result in states for record in result.records for text in record_texts(record))
-
-
-def record_texts(record: Record) -> Iterator[str]:
-    """The Markdown texts of one record."""
-    prose, nested = _prose_fields(record.kind)
-    values = record.values
-    for name in prose:
-        if values.get(name):
-            yield values[name]
-    for name in nested:
-        for item in values.get(name, ()):
-            if item.get("text"):
-                yield item["text"]
-
-
-@functools.cache
-def _prose_fields(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A kind's Markdown fields, and its lists of items with a Markdown `text`."""
-    fields = KINDS[kind].fields
-    prose = tuple(f.name for f in fields if isinstance(f.type, Markdown))
-    nested = tuple(f.name for f in fields if isinstance(f.type, ListOf) and isinstance(f.type.item, Mapping))
-    return prose, nested
 
 
 def _hash(text: str) -> str:

@@ -6,9 +6,10 @@ all read these tables; nothing else in site-gen lists fields.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .dates import DATE_FORMS, DateError, PartialDate, parse_date
 from .yamlread import YNode
@@ -513,6 +514,28 @@ KINDS: dict[str, Kind] = {
 }
 
 SINGULAR_TO_KIND = {kind.singular: name for name, kind in KINDS.items()}
+
+
+def markdown_values(kind: str, values: dict[str, Any]) -> Iterator[str]:
+    """The Markdown texts among a record's `values`: its kind's Markdown fields, and the
+    `text` of each item of its lists of items (the texts site-gen renders)."""
+    prose, nested = _markdown_fields(kind)
+    for name in prose:
+        if values.get(name):
+            yield values[name]
+    for name in nested:
+        for item in values.get(name, ()):
+            if item.get("text"):
+                yield item["text"]
+
+
+@functools.cache
+def _markdown_fields(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A kind's Markdown fields, and its lists of items with a Markdown `text`."""
+    fields = KINDS[kind].fields
+    prose = tuple(f.name for f in fields if isinstance(f.type, Markdown))
+    nested = tuple(f.name for f in fields if isinstance(f.type, ListOf) and isinstance(f.type.item, Mapping))
+    return prose, nested
 
 
 class BaseUrl(Url):

@@ -215,19 +215,19 @@ def test_page_inputs_are_read_back_only_by_a_build_that_needs_them(
 ) -> None:
     """A record edit reads the last build's page inputs; a template edit remakes every
     page and leaves them unread; a missing file of them only means every page is made."""
-    from site_gen import builder as builder_module
+    from site_gen import cachestate as cachestate_module
 
     site = fixture_site(tmp_path / "site")
     out = tmp_path / "out"
     assert Builder(site, out).build(AS_OF).ok
     read: list[str] = []
-    real = builder_module.unpickle
+    real = cachestate_module.unpickle
 
     def noted(handle: object) -> object:
         read.append(Path(handle.name).name)  # type: ignore[attr-defined]
         return real(handle)
 
-    monkeypatch.setattr(builder_module, "unpickle", noted)
+    monkeypatch.setattr(cachestate_module, "unpickle", noted)
     story = site / "content/stories/may-day.yaml"
     story.write_text(story.read_text().replace("title: ", "title: Edited ", 1))
     report = Builder(site, out).build(AS_OF)
