@@ -284,9 +284,12 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
         "one-story edit (fresh process)",
         "one-template edit (story.html)",
         "serve path: one-story edit x2",
+        "serve path: cycle collector",
         "serve restarted on its cache",
         "serve restarted: one-story edit x3",
     ):
         assert row in run.stdout, (row, run.stdout)
     figures = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8"))
     assert len(figures["restart_edit_ms"]) == 3 and figures["restart_prime_s"] > 0
+    durations = ("serve_warm_s", "serve_collector_first_s", "restart_warm_s", "restart_collector_s")
+    assert all(figures[name] >= 0 for name in durations), {name: figures[name] for name in durations}
