@@ -11,7 +11,6 @@ import os
 import stat
 import time
 from collections.abc import Collection
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate, chain
 from pathlib import Path
@@ -167,6 +166,9 @@ def parse_many(items: list[tuple[SourceFile, bytes]], workers: int | None = None
     workers = workers or os.cpu_count() or 1
     if len(items) < PARALLEL_THRESHOLD or workers < 2:
         return _parse_batch(items)
+    # Imported here: a build that parses a few files (or none) does without it (20 ms).
+    from concurrent.futures import ProcessPoolExecutor
+
     size = max(50, len(items) // (workers * 4))
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     with ProcessPoolExecutor(max_workers=workers) as pool:

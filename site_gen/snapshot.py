@@ -19,7 +19,7 @@ from .config import CONFIG_NAME
 from .errors import Problem, Problems
 from .loader import SourceFile, Stamp, content_key, discover_stamped
 from .model import SiteConfig
-from .render import templates_fingerprint, theme_dir
+from .templatefiles import templates_fingerprint, theme_dir
 from .writer import FileState, stamp_of
 
 

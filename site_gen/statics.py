@@ -42,7 +42,7 @@ def static_files(root: Path, problems: list[Problem] | None = None) -> dict[str,
     Symlinks are never followed (they could publish files from outside the
     site); each one is reported as an error in `problems`.
     """
-    from .render import theme_dir
+    from .templatefiles import theme_dir
 
     files: dict[str, bytes] = {}
     for folder in (theme_dir() / "static", root / "templates" / "static", root / "static"):

@@ -205,7 +205,7 @@ class CorpusEdits:
         return f"person {path.name}"
 
     def template(self) -> str:
-        from site_gen.render import theme_dir
+        from site_gen.templatefiles import theme_dir
 
         name = self.rng.choice(["story.html", "topic.html", "base.html"])
         path = self.site / "templates" / name

@@ -9,6 +9,8 @@ import os
 import random
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -511,7 +513,7 @@ class Mutator:
         return f"template story.html variant {choice}"
 
     def template_macros(self) -> str:
-        from site_gen.render import theme_dir
+        from site_gen.templatefiles import theme_dir
 
         path = self.site / "templates/macros.html"
         if path.exists():
@@ -643,3 +645,25 @@ def test_drafts_and_base_url_builds_keep_separate_caches(tmp_path: Path) -> None
     assert tree(preview) == fresh(site, tmp_path / "r2", drafts=True)
     assert tree(mirror) == fresh(site, tmp_path / "r3", base_url="https://m.example.net/x/")
     assert not (plain / "stories/secret").exists() and (preview / "stories/secret/index.html").is_file()
+
+
+def test_a_build_with_nothing_to_do_never_imports_the_renderers(tmp_path: Path) -> None:
+    """The no-change check fingerprints the templates without Jinja, and parses no
+    file in worker processes: a `build` that finds nothing changed imports neither
+    Jinja, Python-Markdown nor the process pools (about 50 ms of its 0.4 s)."""
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    assert site_gen("build", "--site", site, "--out", out, "--as-of", AS_OF).code == 0
+    argv = ["site-gen", "build", "--site", str(site), "--out", str(out), "--as-of", AS_OF]
+    script = (
+        f"import sys; from site_gen.cli import main\nsys.argv = {argv!r}\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        "heavy = ('jinja2', 'markdown', 'nh3', 'concurrent.futures', 'multiprocessing')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    command = [sys.executable, "-c", script]
+    run = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "(0 files written, 0 removed)" in run.stdout + run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
