@@ -182,7 +182,7 @@ class Bench:
 
         template = self.corpus / "templates" / "story.html"
         template.parent.mkdir(exist_ok=True)
-        from site_gen.render import theme_dir
+        from site_gen.templatefiles import theme_dir
 
         original = (theme_dir() / "story.html").read_text(encoding="utf-8")
         template.write_text(original.replace("{% endblock %}", "<!-- edited -->\n{% endblock %}", 1))
