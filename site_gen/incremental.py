@@ -227,11 +227,7 @@ class KeptList:
         if differing is None:
             return None
         places = set(differing)
-        for record in self.stale:
-            place = self.places.get(record)
-            if place is None:
-                return None
-            places.add(place)
+        places.update(self.places[record] for record in self.stale)
         self.stale = set()
         if len(places) > at_most:
             return None
@@ -304,8 +300,15 @@ class ViewMemo:
         for record in touched:
             stale |= self._of_record.get(record, set())
         if self.lists:
+            # Only a record the list holds: one it does not is either not in it now, or
+            # new in it and so at a place whose object differs (see KeptList.changed).
+            forgotten: dict[str, set[tuple[str, str]]] = {}
+            for name, kind, record_id in stale:
+                forgotten.setdefault(name, set()).add((kind, record_id))
             for kept in self.lists.values():
-                kept.stale.update((key[1], key[2]) for key in stale if key[0] == kept.name)
+                records = forgotten.get(kept.name)
+                if records:
+                    kept.stale.update(record for record in records if record in kept.places)
         for key in stale:
             _, deps = self.views.pop(key)
             for dep in deps:

@@ -16,6 +16,7 @@ from buildkit import BEFORE_DEADLINE, fixture_site, tree, write_files
 from site_gen import index, produce
 from site_gen.builder import Builder
 from site_gen.errors import Problems
+from site_gen.incremental import KeptList, ViewMemo
 from site_gen.loader import Loader
 from site_gen.render import Reuse
 
@@ -718,3 +719,33 @@ def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(t
         assert not builder.views.views and not builder.reuse.kept  # nothing kept for a next build
         assert builder.deps._users is None  # nor the index from each input to its pages
         assert tree(tmp_path / "out") == fresh(site, tmp_path / "ref")
+
+
+class Item:
+    """A record as a kept list sees one: its kind and id (an edit makes a new object)."""
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind, self.id = kind, record_id
+
+
+def test_a_kept_list_patches_past_edits_of_records_it_does_not_hold() -> None:
+    """An edit forgets its record's views; a list that holds the record makes its place
+    again, and a list that does not (another year's timeline) is patched, not made
+    whole: it used to be made whole at its next build."""
+    memo = ViewMemo()
+    ours = [Item("stories", f"s{n}") for n in range(5)]
+    theirs = [Item("stories", f"t{n}") for n in range(5)]
+    lists = {}
+    for user, records in (("timeline/2023/", ours), ("timeline/2024/", theirs)):
+        values = [f"view of {record.id}" for record in records]
+        lists[user] = KeptList("entries", records, list(map(id, records)), values, set())
+        memo.watch(lists[user], user)
+    for record in ours + theirs:
+        memo.put(("entries", record.kind, record.id), "view", [("record", record.kind, record.id)])
+    memo.forget(set(), {("stories", "s2")})  # s2 edited: a new object in its list
+    edited = ours[:2] + [Item("stories", "s2")] + ours[3:]
+    assert lists["timeline/2023/"].changed(edited, list(map(id, edited)), 64) == [2]
+    assert lists["timeline/2024/"].changed(theirs, list(map(id, theirs)), 64) == []
+    # a record new in a list is at a place whose object differs
+    added = theirs[:4] + [Item("stories", "s2")]
+    assert lists["timeline/2024/"].changed(added, list(map(id, added)), 64) is None
