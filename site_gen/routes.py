@@ -71,6 +71,9 @@ def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int
     return years
 
 
+YearsOf = Callable[[Record], list[int]]  # a record's years by some measure
+
+
 class YearSlots:
     """One kind's records by year, each at its place in the kind's list: worked
     out once, then patched where the list holds other objects than last time
@@ -78,24 +81,26 @@ class YearSlots:
 
     PATCH_AT_MOST = 64  # changed places; more, and the slots are made anew
 
-    def __init__(self, records: list[Record], years_of: Callable[[Record], list[int]]) -> None:
-        self.records = records
+    def __init__(self, records: list[Record], ids: list[int], years_of: YearsOf) -> None:
+        """`ids`: the ids of `records` (a kind's list is compared by them, see patched)."""
+        self.records, self.ids = records, ids
         self.years_of = years_of
         self.members: dict[int, dict[int, Record]] = {}
         for place, record in enumerate(records):
             for year in years_of(record):
                 self.members.setdefault(year, {})[place] = record
 
-    def patched(self, records: list[Record], years_of: Callable[[Record], list[int]]) -> YearSlots:
-        """The slots of `records` (new ones; these are left as they are)."""
+    def patched(self, records: list[Record], ids: list[int], years_of: YearsOf) -> YearSlots:
+        """The slots of `records`, whose ids are `ids` (new ones; these are left as they are)."""
         old = self.records
         if len(records) != len(old):
-            return YearSlots(records, years_of)
-        moved = differing_places(list(map(id, old)), list(map(id, records)), self.PATCH_AT_MOST)
+            return YearSlots(records, ids, years_of)
+        moved = differing_places(self.ids, ids, self.PATCH_AT_MOST)
         if moved is None:
-            return YearSlots(records, years_of)
+            return YearSlots(records, ids, years_of)
         fresh = object.__new__(YearSlots)
-        fresh.records, fresh.years_of, fresh.members = records, years_of, dict(self.members)
+        fresh.records, fresh.ids, fresh.years_of = records, ids, years_of
+        fresh.members = dict(self.members)
         copied: set[int] = set()
         for place in moved:
             for year in self.years_of(old[place]):
@@ -151,6 +156,7 @@ class Urls:
         # objects (a record is the same object while its file is unchanged).
         self._kept = kept if kept is not None else {}
         self._slots: dict[tuple[str, str], YearSlots] = {}
+        self._listed: dict[str, tuple[list[Record], list[int]]] = {}  # see _records_of
         self._routes: dict[str, tuple[tuple[str, ...], list[Route]]] = {}
         self.quote_years = sorted(self._slots_of("quotes", "quotes").years(), reverse=True)
         points = set()
@@ -174,15 +180,24 @@ class Urls:
                 years_of = lambda r: _point_years(site, r)  # noqa: E731
             else:
                 years_of = lambda r: timeline_years_of(site, r)  # noqa: E731
-            records = site.all(kind)
+            records, ids = self._records_of(kind)
             key = f"slots:{name}:{kind}"
             kept = self._kept.get(key)
             if kept is not None and kept[0] == (site.config.timezone,):
-                found = kept[1].patched(records, years_of)
+                found = kept[1].patched(records, ids, years_of)
             else:
-                found = YearSlots(records, years_of)
+                found = YearSlots(records, ids, years_of)
             self._kept[key] = ((site.config.timezone,), found)
             self._slots[(name, kind)] = found
+        return found
+
+    def _records_of(self, kind: str) -> tuple[list[Record], list[int]]:
+        """A kind's records and their ids, once per build: each kind's slots by several
+        measures compare the same ids with the last build's."""
+        found = self._listed.get(kind)
+        if found is None:
+            records = self.site.all(kind)
+            found = self._listed[kind] = (records, list(map(id, records)))
         return found
 
     def in_year(self, name: str, year: int) -> list[Record]:
@@ -202,12 +217,20 @@ class Urls:
         (no years when it fits one page)."""
         found = self._split.get(name)
         if found is None:
+            settings = (self.site.config.timezone, SPLIT_ABOVE)
+            kept = self._kept.get(name)
+            # A topic's records by kind: a patched site copies them only for the topics of
+            # the records it swapped, so the same object means the same records.
+            source = self.site.by_topic.get(name[len(TOPIC_LIST) :]) if name != "questions" else None
+            if kept is not None and source is not None and kept[3] is source and kept[0][:2] == settings:
+                found = self._split[name] = kept[2]
+                return found
             records, years_of = self._members(name)
             # The kept entry holds its records, so their ids are not reused by others.
-            identity = (self.site.config.timezone, SPLIT_ABOVE, tuple(map(id, records)))
-            kept = self._kept.get(name)
+            identity = (*settings, tuple(map(id, records)))
             if kept is not None and kept[0] == identity:
                 found = self._split[name] = kept[2]
+                self._kept[name] = (identity, records, found, source)
                 return found
             by_year: dict[int, list[Record]] = {}
             if len(records) > SPLIT_ABOVE:
@@ -215,7 +238,7 @@ class Urls:
                     for year in years_of(record):
                         by_year.setdefault(year, []).append(record)
             found = self._split[name] = (sorted(by_year, reverse=True), by_year)
-            self._kept[name] = (identity, records, found)
+            self._kept[name] = (identity, records, found, source)
         return found
 
     def kept(self) -> dict[str, Any]:

@@ -519,7 +519,7 @@ def test_patched_year_slots_match_fresh_ones() -> None:
     for _ in range(200):
         serial += 1
         records.append(record(serial))
-    slots = YearSlots(records, years_of)
+    slots = YearSlots(records, list(map(id, records)), years_of)
     for _ in range(40):
         records = list(records)
         for _ in range(rng.choice([1, 2, 5, 80])):  # 80: more than are patched
@@ -527,8 +527,8 @@ def test_patched_year_slots_match_fresh_ones() -> None:
             records[rng.randrange(len(records))] = record(serial)
         if rng.random() < 0.1:
             records.pop()
-        slots = slots.patched(records, years_of)
-        fresh = YearSlots(records, years_of)
+        slots = slots.patched(records, list(map(id, records)), years_of)
+        fresh = YearSlots(records, list(map(id, records)), years_of)
         assert slots.members == fresh.members
         assert all(slots.of(y) == fresh.of(y) for y in range(2018, 2027))
 

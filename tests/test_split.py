@@ -196,3 +196,27 @@ def test_split_pages_pass_axe(browser, built: Path, width: int) -> None:  # noqa
         server.shutdown()
         server.server_close()
     assert not found, "\n".join(found)
+
+
+def test_a_kept_builder_moves_an_entry_between_a_long_topics_years(tmp_path: Path) -> None:
+    """serve's builder keeps each topic's split by year while the site's own lists of
+    the topic are the same objects; a story moved to another year (same topics, same
+    links) gets a new list for its topic, so both years' pages follow, and other
+    topics keep theirs."""
+    site = fixture_site(tmp_path / "site", long_topic_files())
+    out = tmp_path / "out"
+    builder = Builder(site, out)
+    assert builder.build(BEFORE_DEADLINE).ok
+    story = site / "content/stories/long-40.yaml"
+    dated = re.search(r"date: 2023-\d\d-\d\d", story.read_text())
+    assert dated, story.read_text()
+    for old, new in ((dated.group(0), "date: 2022-12-30"), ("Step 40.", "Step forty.")):
+        before = tree(out)
+        assert old in story.read_text()
+        story.write_text(story.read_text().replace(old, new))
+        report = builder.build(BEFORE_DEADLINE, hint={"content/stories/long-40.yaml"})
+        assert report.ok
+        assert tree(out) == fresh(site, tmp_path / "ref")
+        changed = {rel for rel in tree(out) if before.get(rel) != tree(out)[rel]}
+        assert "topics/alpha/2022/index.html" in changed
+        assert ("topics/alpha/2023/index.html" in changed) == (old.startswith("date"))
