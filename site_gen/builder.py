@@ -152,6 +152,7 @@ class Builder(CacheState):
         # The last plan: its routes, the digest of its pages' paths, how many pages.
         self._planned: tuple[list[Route], str, int] | None = None
         self._same_plan = False
+        self._plan_places: dict[str, int] | None = None  # each route's place in the last plan
         # Every route's (fingerprint, None) as the last build left it (None: not known).
         self._route_fps: dict[str, tuple[str, None]] | None = None
         self._with_data: list[str] = []  # what this build made that carries bytes to write
@@ -522,6 +523,7 @@ class Builder(CacheState):
         if not self._same_plan:
             pages = [r.path for r in routes if r.is_page]
             self._planned = (routes, _hash("\n".join(pages)), len(pages))
+            self._plan_places = None
         else:
             self._planned = (routes, *self._planned[1:])  # type: ignore[index]
         return self._planned[1]  # type: ignore[index]
@@ -675,12 +677,21 @@ class Builder(CacheState):
         known = self.deps.deps
         dirty |= self.pending
         if self._trusting:
-            files = self.files
-            todo = [r for r in routes if r.path in dirty or r.path not in known or r.path not in files]
+            todo = self._dirty_routes(routes, dirty)
         else:
             todo = [r for r in routes if r.path in dirty or r.path not in known or not self._intact(r.path)]
         self._watch.lap("dirty")
         return todo, changed
+
+    def _dirty_routes(self, routes: list[Route], dirty: set[str]) -> list[Route]:
+        """The routes in `dirty` or not made and written by the last build, in plan order
+        (an output folder trusted: serve's). Worked out with set operations over the
+        plan's paths rather than three look-ups per route (11,700 at 10,000 stories)."""
+        if self._plan_places is None:  # made again with every new plan (see _pages_digest)
+            self._plan_places = {route.path: place for place, route in enumerate(routes)}
+        places = self._plan_places
+        wanted = dirty.union(places.keys() - self.deps.deps.keys(), places.keys() - self.files.keys())
+        return [routes[place] for place in sorted(places[path] for path in wanted if path in places)]
 
     def _put_off(self, todo: list[Route], changed: set[Key] | None) -> tuple[list[Route], set[Key] | None]:
         """The routes to make now, leaving those of `defer` whose file exists for
