@@ -34,6 +34,10 @@ QUIET_SECONDS = 0.05
 SCAN_SPACING = 4  # a whole scan starts at most once per 4x its own duration
 HOT_FILES = 32
 MAX_SCAN_GAP = 2.0  # seconds: a new file is always seen within this
+# While the system's file events have told of every change a whole scan found, the
+# scans are only a safety net: rarer, and none right after each build.
+SCAN_SPACING_WITH_EVENTS = 20
+MAX_SCAN_GAP_WITH_EVENTS = 10.0
 IDLE_SECONDS = 1.0
 BURST_SECONDS = 0.003  # events this close together are one change
 
@@ -126,6 +130,11 @@ class Watcher:
         self.heard = Heard()  # what the events said since the last build started
         self.seen: Snapshot = snapshot(root)
         self.hot: list[str] = []  # the files changed last, most recent first
+        # Whether the events have told of every change a whole scan found: a scan that
+        # finds one they did not (a network share, a folder whose watch was refused)
+        # makes the scans the ground truth again, as without events.
+        self.trust_events = self.events is not None
+        self._next_scan = 0.0
 
     def close(self) -> None:
         if self.events is not None:
@@ -144,7 +153,9 @@ class Watcher:
         looks at the files, as long as it returns True (it has more to do): a
         short piece of work each time, so a change is still seen at once.
         """
-        next_scan = 0.0
+        # Without trusted events, a whole scan at the first tick sees any change made
+        # during the build; with them, the scans keep their own pace.
+        next_scan = self._next_scan if self.trust_events else 0.0
         idle_at = time.monotonic() + IDLE_SECONDS
         while not self._pause(self.poll, stop):
             if self.heard.rescan:
@@ -165,6 +176,7 @@ class Watcher:
             if time.monotonic() < next_scan:
                 continue
             started, cpu = time.monotonic(), time.thread_time()
+            told = self.heard.rescan  # the events said a folder changed: a scan is due
             self.heard.rescan = False
             current = self._look(self._whole)
             # On a very large site a whole scan takes a while: scan less often
@@ -173,10 +185,17 @@ class Watcher:
             # editor mostly saves the same few files again and again. The
             # scan's own CPU time counts, not wall time: on a busy machine a
             # descheduled scan must not push the next one (and new files) far off.
-            spent = min(time.thread_time() - cpu, MAX_SCAN_GAP / SCAN_SPACING)
-            next_scan = started + SCAN_SPACING * spent
+            spacing, gap = (
+                (SCAN_SPACING_WITH_EVENTS, MAX_SCAN_GAP_WITH_EVENTS)
+                if self.trust_events
+                else (SCAN_SPACING, MAX_SCAN_GAP)
+            )
+            spent = min(time.thread_time() - cpu, gap / spacing)
+            next_scan = self._next_scan = started + spacing * spent
             if current[0] == self.seen:
                 continue
+            if self.trust_events and not told and not self._changed(current) <= self.heard.files.keys():
+                self.trust_events = False
             return self._settled(current, stop, self._whole)
         return None
 

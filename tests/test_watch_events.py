@@ -175,3 +175,23 @@ def test_closing_stops_the_events(site: Path) -> None:
     assert events is not None
     watcher.close()
     assert events.fd == -1 and not events.wait(0)
+
+
+def test_a_change_the_events_missed_makes_the_scans_the_ground_truth(site: Path, watcher: Watcher) -> None:
+    """While the events tell of every change, the whole scans are a rare safety net;
+    the first change a scan finds that they did not tell of (here: a folder whose
+    watch is gone, as when the kernel refuses more) makes the scans frequent again."""
+    assert watcher.events is not None and watcher.trust_events
+    threading.Timer(0.05, lambda: (site / "content/stories/a.yaml").write_text("title: heard\n")).start()
+    elapsed, changes, settled = timed_wait(watcher)
+    assert changes == {"content/stories/a.yaml": "changed"} and elapsed < QUICK
+    watcher.accept(settled)
+    assert watcher.trust_events, "a change the events told of keeps them trusted"
+    events = watcher.events
+    stories = [wd for wd, rel in events._where.items() if rel == "content/stories"]
+    assert len(stories) == 1
+    assert events._libc.inotify_rm_watch(events.fd, stories[0]) == 0  # the kernel's own watch, gone
+    threading.Timer(0.05, lambda: (site / "content/stories/b.yaml").write_text("title: unheard\n")).start()
+    elapsed, changes, _ = timed_wait(watcher)
+    assert changes == {"content/stories/b.yaml": "changed"}
+    assert not watcher.trust_events
