@@ -227,7 +227,8 @@ class KeptList:
         if differing is None:
             return None
         places = set(differing)
-        places.update(self.places[record] for record in self.stale)
+        # (forget notes only the records this list holds; one it does not is not at its place)
+        places.update(self.places[record] for record in self.stale if record in self.places)
         self.stale = set()
         if len(places) > at_most:
             return None
