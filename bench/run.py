@@ -119,18 +119,19 @@ def pick_stories(corpus: Path, count: int) -> list[Path]:
 
 
 def idle(builder: Builder, collector: IdleCollector) -> float:
-    """What serve does while the editor pauses after a build (Preview._idle, without
-    saving the cache): collect what the build left, prepare the pages an edit is
-    likely to remake, then the collector's longer pass when due. The seconds the
-    collector took."""
-    started = time.perf_counter()
-    collector.young()
-    spent = time.perf_counter() - started
-    while builder.warm(0.05):
-        pass
-    started = time.perf_counter()
-    collector.settle()
-    return spent + time.perf_counter() - started
+    """What serve does while the editor pauses after a build, once the data files are
+    made (serve.pause_step, piece by piece, until nothing is left). The seconds the
+    cycle collector took."""
+    from site_gen.serve import pause_step
+
+    collecting = 0.0
+    while True:
+        started = time.perf_counter()
+        piece = pause_step(builder, collector)
+        if piece is None:
+            return collecting
+        if piece != "warm":
+            collecting += time.perf_counter() - started
 
 
 class Bench:
@@ -236,7 +237,10 @@ class Bench:
         ms = [t * 1000 for t in times]
         self.results.update(serve_first_s=warm, serve_edit_ms=ms, serve_written=counts)
         self.say("serve path: first build", f"{warm:.2f} s ({first.pages} pages, drafts, empty cache)")
-        self.say("serve path: warm-up while idle", f"{prepared:.2f} s (in slices; a save interrupts it)")
+        self.say(
+            "serve path: warm-up while idle",
+            f"{prepared:.2f} s (the cache saved, then slices; a save interrupts it)",
+        )
         self.results.update(serve_warm_s=prepared)
         self.say(
             f"serve path: one-story edit x{len(ms)}",

@@ -82,6 +82,20 @@ def preview_builder(root: Path, folder: Path) -> Builder:
     return builder
 
 
+def pause_step(builder: Builder, collector: IdleCollector) -> str | None:
+    """One piece of the work serve does while the editor pauses, once the data files
+    are made: collect what the last build left ("collect"), then save the cache and
+    prepare a slice of the pages an edit is likely to remake ("warm"), then the
+    collector's longer pass when due ("settle"). None when nothing was left to do.
+    (bench/run.py measures serve's edits with the same steps.)"""
+    if collector.young():
+        return "collect"
+    builder.save()  # nothing to write unless a build ran since the last save
+    if builder.warm(WARM_SLICE_SECONDS):
+        return "warm"
+    return "settle" if collector.settle() else None
+
+
 class Preview:
     """The builder, the watcher and the state shared with the request handlers."""
 
@@ -168,12 +182,7 @@ class Preview:
             if self.builder.unprimed:
                 self._prime()
                 return True
-            if self.collector.young():  # what the last build left: one short piece
-                return True
-            self.builder.save()
-            if self.builder.warm(WARM_SLICE_SECONDS):
-                return True
-            return self.collector.settle()
+            return pause_step(self.builder, self.collector) is not None
         except Exception:  # only the next edit's speed is at stake
             traceback.print_exc()
             return False
