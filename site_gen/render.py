@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from jinja2 import pass_context
 from jinja2.compiler import CodeGenerator, Frame
 from markupsafe import Markup, escape
@@ -108,6 +109,11 @@ class Reuse:
         return reuse
 
 
+# MarkupSafe's escaping of a plain string, without wrapping the result in Markup
+# (MarkupSafe 3 names it so; with another version, its public escape() does).
+_escape_str = getattr(markupsafe, "_escape_inner", None) or (lambda text: str(escape(text)))
+
+
 def output_text(value: Any) -> str:
     """What `{{ value }}` writes in an autoescaped template: Markup as it is, anything
     else escaped.
@@ -115,9 +121,16 @@ def output_text(value: Any) -> str:
     Jinja's own choice, `escape(value)`, copies Markup into a new Markup through a
     Python-level constructor. A page that shows thousands of macro outputs (a year's
     timeline, whose entries serve keeps between edits) spent several milliseconds an
-    edit on those copies. The text written is the same.
+    edit on those copies. A plain string is escaped into a plain string: what is
+    output is only ever joined into the page or into a macro's result (which Jinja
+    marks safe itself), so the Markup that escape() makes around it (half a
+    microsecond, two million times in a cold build of 10,000 stories) was never used.
+    The text written is the same.
     """
-    if type(value) is Markup:
+    kind = type(value)
+    if kind is str:
+        return _escape_str(value)
+    if kind is Markup:
         return value
     return escape(value)
 

@@ -17,7 +17,7 @@ import jinja2
 import markdown
 import pytest
 from buildkit import Node, build, page, parse_html, read, site_gen, tree, write_files
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from site_gen.markup import MarkdownRenderer, safe_url
 from site_gen.render import make_environment, output_text
@@ -328,17 +328,25 @@ def test_output_escapes_as_jinja_does_and_passes_markup_as_it_is(tmp_path: Path)
         "{{ m(value) }}|{{ value }}|{{ shown }}|{{ 3 }}|{{ markup }}"
         "|{% set s %}{{ value }}{% endset %}{{ s }}"
         "|{% autoescape false %}{{ value }}{% endautoescape %}"
+        "|{% filter upper %}{{ value }}{% endfilter %}"
+        "|{% macro c() %}[{{ caller() }}]{% endmacro %}{% call c() %}{{ value }}{% endcall %}"
+        "|{{ [value, markup]|join(value) }}"
     )
     values = {"value": "<i>&", "shown": Shown(), "markup": Markup("<p>kept</p>")}
     ours = env.from_string(source).render(**values)
     plain = jinja2.Environment(autoescape=True).from_string(source).render(**values)
     assert ours == plain
-    assert ours == ("<b>&lt;i&gt;&amp;</b>|&lt;i&gt;&amp;|<em>shown</em>|3|<p>kept</p>|&lt;i&gt;&amp;|<i>&")
+    assert ours == (
+        "<b>&lt;i&gt;&amp;</b>|&lt;i&gt;&amp;|<em>shown</em>|3|<p>kept</p>|&lt;i&gt;&amp;|<i>&"
+        "|&LT;I&GT;&AMP;|[&lt;i&gt;&amp;]|&lt;i&gt;&amp;&lt;i&gt;&amp;<p>kept</p>"
+    )
     # the generated code calls output_text, and it hands Markup back as the same object
     assert "environment.output_text(" in env.compile("{{ x }}", raw=True)
     kept = Markup("<li>an entry</li>")
     assert output_text(kept) is kept
     assert output_text("<") == "&lt;"
+    for text in ["", "plain", "<&>'\"", "é 🙂 \x00", "a" * 1000 + "&"]:
+        assert output_text(text) == escape(text)
 
 
 def test_safe_url_allows_only_http_https_mailto_and_relative() -> None:
