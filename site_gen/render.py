@@ -28,7 +28,7 @@ def relative_url(from_path: str, target: str) -> str:
     """A link from the page at `from_path` ("topics/x/") to `target` ("stories/y/#a")."""
     folder = _FOLDERS.get(from_path)
     if folder is None:
-        if len(_FOLDERS) >= _KEPT_AT_MOST:
+        if len(_FOLDERS) >= _FOLDERS_KEPT:
             _FOLDERS.clear()
         folder = _FOLDERS[from_path] = _folder(from_path)
     top, depth = folder
@@ -40,17 +40,20 @@ def relative_url(from_path: str, target: str) -> str:
     key = (depth, target)
     found = _AWAY.get(key)
     if found is None:
-        if len(_AWAY) >= _KEPT_AT_MOST:
+        if len(_AWAY) >= _AWAY_KEPT:
             _AWAY.clear()
         found = _AWAY[key] = _relative_url(from_path, target)
     return found
 
 
 # Links are most of what a page's template calls (300,000 in a cold build of 10,000
-# stories): each page's top folder and depth, and the links that depend on no more.
+# stories): each page's top folder and depth (asked for by one page after another),
+# and the links that depend on no more (bounded: a process of a 100,000-story build
+# must stay small).
 _FOLDERS: dict[str, tuple[str | None, int]] = {}
 _AWAY: dict[tuple[int, str], str] = {}
-_KEPT_AT_MOST = 50_000
+_FOLDERS_KEPT = 1_000
+_AWAY_KEPT = 20_000
 
 
 def _folder(from_path: str) -> tuple[str | None, int]:

@@ -7,6 +7,8 @@ import itertools
 import posixpath
 import random
 
+import pytest
+
 from site_gen.render import relative_url
 
 PAGES = [
@@ -78,3 +80,14 @@ def test_links_from_pages_as_deep_share_their_text_only_outside_their_folder() -
     assert relative_url("topics/x/2024/", "topics/x/") == "../"
     assert relative_url("", "stories/a/") == "stories/a/"
     assert relative_url("stories/a/", "stories/a/#q") == "./#q"
+
+
+def test_links_stay_right_when_what_is_kept_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from site_gen import render
+
+    monkeypatch.setattr(render, "_FOLDERS_KEPT", 3)
+    monkeypatch.setattr(render, "_AWAY_KEPT", 5)
+    pairs = list(itertools.product(PAGES, TARGETS)) * 2
+    random.Random(9).shuffle(pairs)
+    assert [relative_url(page, to) for page, to in pairs] == [reference(page, to) for page, to in pairs]
+    assert len(render._FOLDERS) <= 3 and len(render._AWAY) <= 5
