@@ -85,6 +85,8 @@ def test_links_from_pages_as_deep_share_their_text_only_outside_their_folder() -
 def test_links_stay_right_when_what_is_kept_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     from site_gen import render
 
+    monkeypatch.setattr(render, "_FOLDERS", {})
+    monkeypatch.setattr(render, "_AWAY", {})
     monkeypatch.setattr(render, "_FOLDERS_KEPT", 3)
     monkeypatch.setattr(render, "_AWAY_KEPT", 5)
     pairs = list(itertools.product(PAGES, TARGETS)) * 2
