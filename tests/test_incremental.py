@@ -339,6 +339,33 @@ def test_the_inputs_file_reads_back_tuples_a_build_makes_sets_of_and_users_when_
     assert back.users == {x: ["a/"]} and back.groups == {group_of(x): (x,)}
 
 
+def test_inputs_are_numbered_by_object_and_by_value_alike() -> None:
+    import io
+
+    from site_gen.incremental import DepState, group_of
+    from site_gen.inputsfile import read_inputs, write_inputs
+
+    x, r = ("rec", "stories", "x"), ("rec", "topics", "r")
+    # Equal keys that are other objects (as a page made in a worker sends them), and
+    # an input without a value: numbered by value, into the same table.
+    x_again, r_again = tuple(["rec", "stories", "x"]), tuple(["rec", "topics", "r"])
+    y = ("url", "stories", "y")
+    assert x_again == x and x_again is not x
+    deps = DepState.restored(
+        {"a/": (x, r), "b/": (x_again, y), "c/": (r_again,)},  # type: ignore[dict-item]
+        {x: "fx", r: "fr"},
+        {group_of(x): {x}, group_of(r): {r}},  # type: ignore[dict-item]
+        {},
+    )
+    handle = io.BytesIO()
+    write_inputs(handle, deps, {("stories", "x"): ((x_again, y), 7)})
+    handle.seek(0)
+    back, fragments = read_inputs(handle)
+    assert back.deps == {"a/": (x, r), "b/": (x, y), "c/": (r,)}
+    assert back.deps["a/"][0] is back.deps["b/"][0] is fragments[("stories", "x")][0][0]
+    assert back.deps["b/"][1] is fragments[("stories", "x")][0][1]  # one table entry for y
+
+
 def test_a_page_that_takes_other_inputs_after_a_read_keeps_the_bookkeeping_whole() -> None:
     import io
 
