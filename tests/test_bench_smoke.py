@@ -293,3 +293,42 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     assert len(figures["restart_edit_ms"]) == 3 and figures["restart_prime_s"] > 0
     durations = ("serve_warm_s", "serve_collector_first_s", "restart_warm_s", "restart_collector_s")
     assert all(figures[name] >= 0 for name in durations), {name: figures[name] for name in durations}
+
+
+def _compare(tmp_path: Path, old: str, new: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench/compare.py"), old, new, "--stories", "40", "--rounds", "2"]
+        + ["--work", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+
+
+def test_bench_compare_builds_both_versions_in_turns_and_compares_their_outputs(tmp_path: Path) -> None:
+    """bench/compare.py with a git revision of this repository (a real `git archive`)
+    against this folder, then this folder against itself: every row is printed, the
+    lowest-over-lowest ratios are numbers, the same code gives identical outputs, and
+    nothing is left in its work folder."""
+    assert (ROOT / ".git").exists(), "run from a clone: the comparison checks out HEAD"
+    run = _compare(tmp_path, "HEAD", str(ROOT))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "OLD: HEAD (" in run.stdout and f"NEW: {ROOT}" in run.stdout
+    for step in ("cold build", "one-story edit"):
+        for measure in ("time", "processor time", "peak memory"):
+            row = next(line for line in run.stdout.splitlines() if line.startswith(f"{step}, {measure} "))
+            assert float(row.split()[-1]) > 0, row
+    assert "outputs" in run.stdout
+    same = _compare(tmp_path, str(ROOT), str(ROOT))
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert re.search(r"^outputs +identical \(\d+ files\)$", same.stdout, re.MULTILINE), same.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_compare_refuses_what_is_neither_a_folder_nor_a_revision(tmp_path: Path) -> None:
+    run = _compare(tmp_path, "no-such-revision-anywhere", str(ROOT))
+    assert run.returncode == 1
+    assert "neither a folder holding site_gen/ nor a git revision" in run.stderr
