@@ -32,12 +32,15 @@ from .markup import MarkdownRenderer
 from .model import Record
 from .pages import PAGES
 from .places import differing_places
-from .render import TemplateProblem, render_page
+from .render import TemplateProblem, render_page, render_page_bytes
 from .routes import RECORD_PAGES, Route, Urls
 from .views import ViewBuilder, entry_order
 from .writer import Pieces, digest_of, span, span_parts
 
 PARALLEL_ROUTES = 300
+# Pages whose template outputs big kept pieces (a year's timeline, month by month):
+# rendered to bytes piece by piece (see render.Reuse.page_bytes).
+PIECEWISE_VIEWS = frozenset({"timeline"})
 MONTH_GROUPS_KEPT = 20_000
 CHUNK = 40
 # The views a page worker keeps for its next batches (a view is about 1.3 kB): more, and
@@ -287,13 +290,12 @@ class Producer:
                 # (serve: a page made again is mostly HTML kept by `reuse`): the view's own
                 # fingerprint would cost a pickle of it for nothing, and more than the
                 # rendering; the page's bytes stand in.
-                data = render_page(self.env, self.root, template, context, route.url_path).encode("utf-8")
+                data = self._render(route, template, context)
                 return "bytes:" + _digest(data), data
             fingerprint = _digest(pickle.dumps((self.base, template, context), protocol=5))
             if self.unchanged(route.path, fingerprint):
                 return fingerprint, None
-            text = render_page(self.env, self.root, template, context, route.url_path)
-            return fingerprint, text.encode("utf-8")
+            return fingerprint, self._render(route, template, context)
         if route.view == "sitemap":
             self.tracker.add(ROUTES)
             text = sitemap(views, [r for r in self.routes if r.is_page])
@@ -306,6 +308,11 @@ class Producer:
             text = EXPORTS[route.view](views)
         data = text.encode("utf-8")
         return _digest(data), data
+
+    def _render(self, route: Route, template: str, context: dict[str, Any]) -> bytes:
+        if route.view in PIECEWISE_VIEWS:
+            return render_page_bytes(self.env, self.root, template, context, route.url_path)
+        return render_page(self.env, self.root, template, context, route.url_path).encode("utf-8")
 
     def _briefing(self, views: ViewBuilder) -> Pieces:
         """briefing.json from one JSON text per record, each made again only when

@@ -238,17 +238,36 @@ def test_a_failed_build_leaves_output_untouched(tmp_path: Path, breakage: dict[s
     assert not [p for p in site.iterdir() if p.name.startswith(".output")]
 
 
-def test_misspelt_variable_in_a_site_template_fails_at_its_line(tmp_path: Path) -> None:
-    template = (
-        "{% extends 'base.html' %}\n{% block content %}\n<h1>{{ story.title }}</h1>\n"
-        "<p>{{ story.sumary }}</p>\n{% endblock %}\n"
-    )
-    site = fixture_site(tmp_path / "site", {"templates/story.html": template})
+@pytest.mark.parametrize(
+    ("name", "template", "misspelt", "page"),
+    [
+        (
+            "story.html",
+            "{% extends 'base.html' %}\n{% block content %}\n<h1>{{ story.title }}</h1>\n"
+            "<p>{{ story.sumary }}</p>\n{% endblock %}\n",
+            "sumary",
+            "stories/",
+        ),
+        # The timeline pages are rendered to bytes piece by piece (render_page_bytes):
+        # their errors are located as every other page's.
+        (
+            "timeline.html",
+            "{% extends 'base.html' %}\n{% block content %}\n{% for group in timeline %}"
+            "{{ group.heading }}{% endfor %}\n<p>{{ timelin }}</p>\n{% endblock %}\n",
+            "timelin",
+            "timeline/",
+        ),
+    ],
+)
+def test_misspelt_variable_in_a_site_template_fails_at_its_line(
+    tmp_path: Path, name: str, template: str, misspelt: str, page: str
+) -> None:
+    site = fixture_site(tmp_path / "site", {f"templates/{name}": template})
     run = site_gen("--site", site, "build", "--as-of", BEFORE_DEADLINE)
     assert run.code == 1, run
-    located = [line for line in run.stderr.splitlines() if line.startswith("templates/story.html:4:")]
+    located = [line for line in run.stderr.splitlines() if line.startswith(f"templates/{name}:4:")]
     assert located, run.stderr
-    assert "sumary" in located[0]
+    assert misspelt in located[0] and f"rendering {page}" in located[0]
     assert not (site / "output").exists()
 
 
