@@ -239,6 +239,7 @@ class BriefingEnvironment(jinja2.Environment):
 
     code_generator_class = _OutputCodeGenerator
     output_text = staticmethod(output_text)
+    kept_html: Reuse  # the `reuse` global's HTML, and the bytes of its big pieces
 
 
 def make_environment(
@@ -258,8 +259,8 @@ def make_environment(
         auto_reload=False,  # one environment per build: templates cannot change during it
     )
     env.filters["url"] = _url
-    env.kept_html = reuse or Reuse()  # type: ignore[attr-defined]
-    env.globals["reuse"] = env.kept_html.function()  # type: ignore[attr-defined]
+    env.kept_html = reuse or Reuse()
+    env.globals["reuse"] = env.kept_html.function()
     # What readers' tools see besides the page: JSON-LD, Open Graph, search-index markup.
     env.globals["json_ld"] = json_ld_global
     env.globals["open_graph"] = open_graph_global
