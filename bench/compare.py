@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +37,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import gen_corpus  # noqa: E402
-from run import AS_OF, edit_story, pick_stories  # noqa: E402
+from run import AS_OF, edit_story, pick_stories, timed_process  # noqa: E402
 
 STEPS = ("cold build", "one-story edit")
 
@@ -91,18 +90,10 @@ def timed_build(code: Path, site: Path, out: Path) -> tuple[float, float, float]
     env = dict(os.environ, PYTHONPATH=str(code), SITE_GEN_SEARCH="0")
     env.pop("SOURCE_DATE_EPOCH", None)
     command = [sys.executable, "-m", "site_gen", "build", "--site", str(site), "--out", str(out)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [*command, "--as-of", AS_OF], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    assert proc.stderr is not None
-    errors = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"compare: the build by {code} failed:\n{errors.decode(errors='replace')[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    run = timed_process([*command, "--as-of", AS_OF], env=env)
+    if run.code != 0:
+        sys.exit(f"compare: the build by {code} failed:\n{run.stderr[-3000:]}")
+    return run.seconds, run.cpu, run.rss_mb
 
 
 def digests(folder: Path) -> dict[str, str]:

@@ -58,20 +58,22 @@ class Run:
     rss_mb: float
     code: int
     stderr: str
+    cpu: float = 0.0  # processor seconds of the process and the children it waited for
 
 
-def timed_process(command: list[str], cwd: Path | None = None) -> Run:
-    """Run `command`, returning its wall time and its (or a child's) peak RSS."""
+def timed_process(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+    """Run `command`, returning its wall time, its processor time and its (or a
+    child's) peak RSS."""
     err_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"site-gen-bench-{os.getpid()}.err"
     with open(err_path, "wb") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     text = err_path.read_text(errors="replace")
     err_path.unlink()
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text)
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text, usage.ru_utime + usage.ru_stime)
 
 
 def _rss(run: Run) -> str:

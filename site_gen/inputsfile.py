@@ -80,10 +80,10 @@ class _Table:
 
     def __init__(self, valued: Iterable[Key]) -> None:
         self.keys = list(valued)
-        self.number = {key: at for at, key in enumerate(self.keys)}
         # Every key here is held by self.keys or by the lists being numbered, so no
         # other object can have its id while the table lives.
         self.by_id = {id(key): at for at, key in enumerate(self.keys)}
+        self._by_value: dict[Key, int] | None = None  # made only if a key is not found by id
 
     def numbered(self, lists: Iterable[Collection[Key]]) -> tuple[array[int], array[int]]:
         """Each list's end in the run of numbers, and the run itself."""
@@ -99,9 +99,11 @@ class _Table:
         return ends, run
 
     def _add(self, key: Key) -> int:
-        found = self.number.get(key)
+        if self._by_value is None:
+            self._by_value = {key: at for at, key in enumerate(self.keys)}
+        found = self._by_value.get(key)
         if found is None:
-            found = self.number[key] = len(self.keys)
+            found = self._by_value[key] = len(self.keys)
             self.keys.append(key)
         self.by_id[id(key)] = found
         return found

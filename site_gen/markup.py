@@ -129,7 +129,6 @@ INLINE_PATTERN_NEEDS: dict[str, tuple[str, ...]] = {
     "em_strong": ("*",),  # before Python-Markdown 3.11 (since, see _needs)
     "em_strong2": ("_",),
     "not_strong": ("*", "_"),
-    "strong_em": ("*",),
 }
 
 

@@ -60,18 +60,21 @@ _AWAY_KEPT = 20_000
 def _folder(from_path: str) -> tuple[str | None, int]:
     """The top folder and depth of the folder `from_path` is in; no top folder when
     the path has an empty, '.' or '..' part (the standard library's way is taken)."""
-    base = from_path if from_path.endswith("/") or not from_path else posixpath.dirname(from_path)
-    folder = base.rstrip("/")
+    folder = _base(from_path).rstrip("/")
     if "//" in "/" + folder + "/" or "/." in "/" + folder:
         return None, 0
     parts = folder.split("/") if folder else []
     return (parts[0] if parts else ""), len(parts)
 
 
+def _base(from_path: str) -> str:
+    """The folder a page's links are relative to: the page's own, for a file its folder."""
+    return from_path if from_path.endswith("/") or not from_path else posixpath.dirname(from_path)
+
+
 def _relative_url(from_path: str, target: str) -> str:
     target_path, hash_, fragment = target.partition("#")
-    base = from_path if from_path.endswith("/") or not from_path else posixpath.dirname(from_path)
-    rel = _relpath(target_path, base)
+    rel = _relpath(target_path, _base(from_path))
     if (target_path.endswith("/") or not target_path) and not rel.endswith("/"):
         rel += "/"
     if rel == "./" or rel == "":
