@@ -16,6 +16,11 @@ site-gen says. The steps:
   build and a one-story edit that make the Pagefind index too)
   hugo (--peers)        the corpus converted by bench/hugo_peer.py, built by
                         `hugo` (cold: no public/ or resources/), and the ratio
+  build --watch         `site-gen build --watch` into the same output folder, as a
+                        process of its own: after its first build and a pause (it
+                        prepares pages while idle), several one-story edits, each
+                        timed from writing the file to its "N pages rebuilt" line,
+                        checked against the story's page on disk
   serve path            last: the same kind of edit as above through one kept
                         Builder in this process, as `serve` does (after its
                         idle warm-up): min/median/max over several edits
@@ -31,9 +36,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +57,9 @@ if TYPE_CHECKING:
 
 AS_OF = "2025-11-20"
 SERVE_EDITS = 7
+WATCH_SETTLE_SECONDS = 15.0
+WATCH_EDITS = 6
+REBUILT = re.compile(r" changed: (\d+) pages? rebuilt in (\d+) ms")
 
 
 @dataclass
@@ -136,6 +146,46 @@ def idle(builder: Builder, collector: IdleCollector) -> float:
             collecting += time.perf_counter() - started
 
 
+class Watching:
+    """A long-running site-gen process and its terminal lines, each with when it came."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", env=env
+        )
+        self.lines: list[tuple[str, float]] = []
+        self.heard = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self.heard:
+                self.lines.append((line.rstrip("\n"), time.perf_counter()))
+                self.heard.notify_all()
+
+    def wait_for(self, text: str, timeout: float, since: int = 0) -> tuple[str, float]:
+        """The first line from `since` on that holds `text`, and when it came."""
+        deadline = time.perf_counter() + timeout
+        with self.heard:
+            while True:
+                for line, when in self.lines[since:]:
+                    if text in line:
+                        return line, when
+                left = deadline - time.perf_counter()
+                if left <= 0 or self.proc.poll() is not None:
+                    said = "\n".join(line for line, _ in self.lines[-20:])
+                    sys.exit(f"no line with {text!r} within {timeout:.0f} s:\n{said}")
+                self.heard.wait(min(left, 0.5))
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.n = args.stories
@@ -198,6 +248,42 @@ class Bench:
         peak = max(cold.rss_mb, same.rss_mb, one.rss_mb, tpl.rss_mb)
         self.results["peak_rss_mb"] = peak
         self.say("peak RSS (any build process)", f"{peak:.0f} MB")
+
+    def watch_path(self, settle: float, edits: int) -> None:
+        """`site-gen build --watch` as an editor runs it: from a story's save to the
+        line saying its pages are written."""
+        command = [sys.executable, "-m", "site_gen", "build", "--site", str(self.corpus)]
+        command += ["--out", str(self.out), "--as-of", AS_OF, "--watch"]
+        env = {**os.environ, "SITE_GEN_SEARCH": "0", "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+        watcher = Watching(command, env)
+        try:
+            started = time.perf_counter()
+            watcher.wait_for("watching ", 1800)
+            first = time.perf_counter() - started
+            time.sleep(settle)
+            times, builds = [], []
+            for serial, story in enumerate(pick_stories(self.corpus, edits), start=200):
+                since = len(watcher.lines)
+                edit_story(story, serial)
+                saved = time.perf_counter()
+                line, seen = watcher.wait_for(" rebuilt in ", 120, since)
+                match = REBUILT.search(line)
+                assert match and int(match.group(1)) >= 1, line
+                page = self.out / "stories" / story.stem / "index.html"
+                mark = re.search(r"Edit (\d+-\d+)\.", story.read_text(encoding="utf-8"))
+                assert mark and mark.group(1) in page.read_text(encoding="utf-8"), "the page lacks the edit"
+                times.append((seen - saved) * 1000)
+                builds.append(int(match.group(2)))
+                time.sleep(2.0)  # the editor pauses: the data files are made then
+        finally:
+            watcher.stop()
+        self.results.update(watch_first_s=first, watch_edit_ms=times, watch_build_ms=builds)
+        self.say("build --watch: first build", f"{first:.2f} s, then {settle:.0f} s idle")
+        self.say(
+            f"build --watch: one-story edit x{len(times)}",
+            f"save -> pages written: min {min(times):.0f} ms, median {statistics.median(times):.0f} ms, "
+            f"max {max(times):.0f} ms (its build: median {statistics.median(builds):.0f} ms)",
+        )
 
     def serve_path(self) -> None:
         """Edits through one kept Builder: from the file's change to the pages rewritten."""
@@ -364,11 +450,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--serve-edits", type=int, default=SERVE_EDITS, help=f"edits through the kept builder ({SERVE_EDITS})"
     )
+    parser.add_argument(
+        "--watch-settle",
+        type=float,
+        default=WATCH_SETTLE_SECONDS,
+        help=f"seconds build --watch is left idle before the first edit ({WATCH_SETTLE_SECONDS:.0f})",
+    )
+    parser.add_argument(
+        "--watch-edits", type=int, default=WATCH_EDITS, help=f"edits through build --watch ({WATCH_EDITS})"
+    )
     args = parser.parse_args(argv)
     bench = Bench(args)
     print(f"site-gen bench: {args.stories} stories, seed {args.seed}, {os.cpu_count()} cores, as of {AS_OF}")
     bench.prepare(args.regenerate)
     bench.ours()
+    bench.watch_path(args.watch_settle, args.watch_edits)
     if args.search:
         bench.search()
     if args.peers:

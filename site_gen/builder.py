@@ -24,6 +24,9 @@ from .cache import (
     CACHE_VERSION,
     compiled_templates_folder,
     exclusive,
+    read_marker,
+    sign_marker,
+    written_marker,
 )
 from .cachestate import CacheState, markdown_texts, shard_of
 from .collector import collector_paused
@@ -180,6 +183,8 @@ class Builder(CacheState):
         # (a `build` into output/ does, and so does serve's first build).
         self.trust_output = False
         self._trusting = False
+        self._marker_seen: str | None = None  # see _build_noticing
+        self._others_wrote = False
         # serve makes the data files (feeds, JSON, sitemap) after the pages it reloads:
         # the views named here wait for `finish()` when their file exists already.
         self.defer: frozenset[str] = frozenset()
@@ -187,6 +192,11 @@ class Builder(CacheState):
         self._pending_changed: set[Key] = set()
         self._next_pending: tuple[set[str], set[Key]] | None = None
         self._as_of: str | date | None = None
+        # `build --watch` makes the search index when the editor pauses (see finish()):
+        # until then an edit keeps the last index, stale, rather than wait seconds for Pagefind.
+        self.search_later = False
+        self._search_stale = False
+        self._search_notes: list[Problem] = []  # what the last indexing said, repeated meanwhile
         # Answered from the quick check with nothing loaded (serve started on a current
         # cache): `prime()` loads the site while the editor pauses, not at the first edit.
         self.unprimed = False
@@ -216,7 +226,25 @@ class Builder(CacheState):
             if self.cache_file is None:
                 return self._build(as_of, hint)
             with exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
-                return self._build(as_of, hint)
+                return self._build_noticing(as_of, hint)
+
+    def _build_noticing(self, as_of: str | date | None, hint: Collection[str] | None) -> BuildReport:
+        """`_build`, noticing whether another process wrote into the output folder since
+        this builder's last build (a `build` beside `build --watch`): every build that
+        writes there signs a marker in the cache. Then this build trusts nothing it
+        knew of the folder: every output file is looked at, and any it did not make removed."""
+        marker = written_marker(self.root / CACHE_DIR, self.out)
+        seen = read_marker(marker)
+        if seen != self._marker_seen:
+            self._trusting = False
+            if self._marker_seen is not None:
+                self._others_wrote = True
+                self.fragments = {}  # they point into a briefing.json the other process replaced
+        report = self._build(as_of, hint)
+        if report.written or report.removed:
+            seen = sign_marker(marker)
+        self._marker_seen = seen
+        return report
 
     def _build(self, as_of: str | date | None, hint: Collection[str] | None) -> BuildReport:
         started = time.perf_counter()
@@ -259,10 +287,9 @@ class Builder(CacheState):
                 return self._failed(result, started, problems)
             # The search index joins the build's files, so it is written (and published) with them.
             # Imported when needed: a build with nothing to do stays quick.
-            from .search import NO_PAGEFIND, search_index
+            from .search import NO_PAGEFIND
 
-            pages = _StagedView(produced, self._staging)
-            index, notes = search_index(pages, self.out, self.files) if self.search else ({}, [])
+            index, notes = self._search_index(_StagedView(produced, self._staging))
             produced.update(index)
             self._with_data.extend(index)
             watch.lap("search")
@@ -307,7 +334,7 @@ class Builder(CacheState):
             report.problems,
             report.files,
             report.pages,
-            self.search,
+            self.search and not self._search_stale,  # a stale index: the next build makes it
             self.search and any(NO_PAGEFIND in p.message for p in notes),
         )
         self._snapshot = None
@@ -338,6 +365,8 @@ class Builder(CacheState):
         """The last build's report when nothing it read or wrote has changed since."""
         snapshot = self.snapshot
         if snapshot is None or not self.files or snapshot.search != self.search or self.pending:
+            return None
+        if self._search_stale:
             return None
         try:
             day = as_of if isinstance(as_of, date) else as_of_date(as_of, snapshot.config)
@@ -700,19 +729,43 @@ class Builder(CacheState):
             self._next_pending = (set(), set())
             return todo, None
         since = changed | self._pending_changed
+        if self._others_wrote:  # each file is made now, not left as another process wrote it
+            self._next_pending = (set(), set())
+            return todo, since
         later = {r.path for r in todo if r.view in self.defer and r.path in self.files}
         self._next_pending = (later, since if later else set())
         return [r for r in todo if r.path not in later], since
 
     def finish(self) -> BuildReport | None:
-        """Make the files the last builds put off (see `defer`), if any."""
-        if not self.pending:
+        """Make the files the last builds put off (see `defer` and `search_later`), if any."""
+        if not self.pending and not self._search_stale:
             return None
         defer, self.defer = self.defer, frozenset()
+        later, self.search_later = self.search_later, False
         try:
             return self.build(self._as_of, hint=())
         finally:
-            self.defer = defer
+            self.defer, self.search_later = defer, later
+
+    def _search_index(
+        self, pages: Mapping_[str, tuple[str, bytes | None]]
+    ) -> tuple[dict[str, tuple[str, bytes | None]], list[Problem]]:
+        """The search index's files, made again when a page changed; or, put off
+        (`search_later`), the last index as it is."""
+        if not self.search:
+            return {}, []
+        from .search import INDEX_DIR, search_index
+
+        if self.search_later and not self._others_wrote:
+            kept = {
+                rel: (s.fingerprint, None) for rel, s in self.files.items() if rel.startswith(INDEX_DIR + "/")
+            }
+            if kept:
+                self._search_stale = True
+                return kept, list(self._search_notes)
+        index, notes = search_index(pages, self.out, self.files)
+        self._search_stale, self._search_notes = False, notes
+        return index, notes
 
     def _stamp(self, rel: str) -> tuple[int, int] | None:
         # A string path: on a big site pathlib's joins cost more than the stat itself.
@@ -739,8 +792,11 @@ class Builder(CacheState):
             if data is not None:
                 self._take(rel, data, digest_of(data))
         before = self.files.keys() if self.files else existing_files(self.out) if self.out.is_dir() else set()
+        if self._others_wrote and self.out.is_dir():  # what another process left is not known here
+            before = before | existing_files(self.out)
         remove = before - produced.keys()
         result = self._staging.commit(remove)
+        self._others_wrote = False
         self._remember(produced, set(result.written))
         return BuildReport(True, [], written=result.written, removed=result.removed)
 

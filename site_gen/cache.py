@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import pickle
 import shutil
 from contextlib import contextmanager
@@ -56,11 +57,35 @@ def prune_caches(folder: Path) -> None:
         stem = owner.name[: -len(".out")]
         suffixes = (".pickle", ".bulk.pickle", ".inputs.pickle", ".lock", ".out")
         files = [folder / f"{stem}{suffix}" for suffix in suffixes]
-        for path in [*folder.glob(f"{stem}.records-*.pickle"), *files]:
+        for path in [*folder.glob(f"{stem}.records-*.pickle"), *files, written_marker(folder, out)]:
             try:
                 path.unlink()
             except OSError:
                 pass
+
+
+def written_marker(folder: Path, out: Path) -> Path:
+    """The file in the cache `folder` that every build writing into `out` signs anew
+    (see Builder._build_noticing): one per output folder, whatever the drafts and base URL."""
+    digest = hashlib.blake2b(str(out).encode(), digest_size=8).hexdigest()
+    return folder / f"written-{digest}"
+
+
+def read_marker(marker: Path) -> str:
+    try:
+        return marker.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return ""  # none yet, or unreadable: differs from any signature
+
+
+def sign_marker(marker: Path) -> str:
+    """Write a new random signature into `marker` (under the build's lock); returns it."""
+    signature = os.urandom(8).hex()
+    try:
+        marker.write_text(signature, encoding="ascii")
+    except OSError:
+        return "-"  # never read back: the next build trusts nothing, as it should
+    return signature
 
 
 def compiled_templates_folder(folder: Path) -> Path | None:

@@ -117,6 +117,11 @@ def make_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--out", metavar="DIR", help="build into DIR instead of output/")
     build.add_argument("--drafts", action="store_true", help="include draft records")
+    build.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: build again on every change to the site's files (Ctrl-C to stop)",
+    )
     _as_of(build)
     _base_url(build)
     build.set_defaults(handler=_lazy("commands", "cmd_build"))

@@ -22,6 +22,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .site import as_of_date
 
     out = Path(args.out) if args.out else Path(args.site) / "output"
+    if args.watch:
+        return _watch_build(args, out)
     # The build runs without the cycle collector (see Builder.build); a collection
     # after it, over everything it made, would only delay the exit.
     gc.disable()
@@ -41,6 +43,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _watch_build(args: argparse.Namespace, out: Path) -> int:
+    from .rebuild import watch_build
+    from .site import as_of_date
+
+    as_of = as_of_date(args.as_of, None) if args.as_of else None
+    return watch_build(Path(args.site), out, drafts=args.drafts, base_url=args.base_url, as_of=as_of)
 
 
 def cmd_new(args: argparse.Namespace) -> int:

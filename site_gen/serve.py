@@ -1,12 +1,11 @@
 """`site-gen serve`: a live preview that rebuilds on every change.
 
-One long-lived `Builder` (drafts included) builds into a folder of its own,
-.site-gen-cache/serve/, never output/. A worker thread watches content/,
-templates/, static/ and site.yaml by whole-folder snapshots, rebuilds after
-each settled change and then asks the open pages to reload; the tornado
-IOLoop keeps answering requests meanwhile. A failed build keeps the last
-good pages, and every HTML page served then carries an overlay listing the
-errors. Requests can only ever read regular files inside the served folder.
+The rebuild loop of rebuild.py (shared with `build --watch`) builds, with
+drafts, into a folder of its own, .site-gen-cache/serve/, never output/, and
+after each build asks the open pages to reload; the tornado IOLoop keeps
+answering requests meanwhile. A failed build keeps the last good pages, and
+every HTML page served then carries an overlay listing the errors. Requests
+can only ever read regular files inside the served folder.
 """
 
 from __future__ import annotations
@@ -20,10 +19,7 @@ import re
 import signal
 import socket
 import stat
-import sys
-import threading
 import time
-import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -34,24 +30,18 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from .builder import CACHE_DIR, DATA_VIEWS, Builder, BuildReport
-from .collector import IdleCollector, collector_paused
-from .config import CONFIG_NAME, load_config
-from .errors import ERROR, Problem, Problems, SiteGenError, UsageError
+from .config import load_config
+from .errors import Problems, SiteGenError, UsageError
 from .livereload_adapter import LiveReload
-from .produce import PARALLEL_ROUTES
-from .watch import WATCHED_FOLDERS, Watcher, describe
+from .rebuild import Rebuilder, check_not_watched, pause_step, plural, problem_lines, say
+
+__all__ = ["Preview", "pause_step", "preview_builder", "serve"]  # pause_step: bench/run.py's
 
 SERVE_FOLDER = "serve"
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-TRANSIENT_RETRIES = 3
-WARM_SLICE_SECONDS = 0.05  # each piece of idle work, so a save is still noticed at once
 BODY_TAG = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
 TEXT_TYPES = ("text/", "application/xml", "application/json", "application/javascript", "image/svg+xml")
-
-
-def say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 # -- what the server shows ----------------------------------------------------
@@ -75,179 +65,26 @@ def preview_builder(root: Path, folder: Path) -> Builder:
     """The builder serve keeps for the site at `root`, building into its own `folder`
     (bench/run.py measures the same one)."""
     builder = Builder(root, folder, drafts=True, search=False)
-    builder.autosave = False  # saved when the editor pauses (see Preview._watch)
+    builder.autosave = False  # saved when the editor pauses (see Rebuilder._idle)
     builder.trust_output = True
     # Feeds and JSON are made when the editor pauses, after the pages are reloaded.
     builder.defer = DATA_VIEWS
     return builder
 
 
-def pause_step(builder: Builder, collector: IdleCollector) -> str | None:
-    """One piece of the work serve does while the editor pauses, once the data files
-    are made: collect what the last build left ("collect"), then save the cache and
-    prepare a slice of the pages an edit is likely to remake ("warm"), then the
-    collector's longer pass when due ("settle"). None when nothing was left to do.
-    (bench/run.py measures serve's edits with the same steps.)"""
-    if collector.young():
-        return "collect"
-    builder.save()  # nothing to write unless a build ran since the last save
-    if builder.warm(WARM_SLICE_SECONDS):
-        return "warm"
-    return "settle" if collector.settle() else None
+class Preview(Rebuilder):
+    """The rebuild loop, and the state it shares with the request handlers."""
 
-
-class Preview:
-    """The builder, the watcher and the state shared with the request handlers."""
+    kept_words = "serving the last good pages"
 
     def __init__(self, root: Path, folder: Path) -> None:
-        self.root = root
+        super().__init__(root, preview_builder(root, folder))
         self.folder = folder
-        self.builder = preview_builder(root, folder)
-        self._finish = False
-        self.watcher = Watcher(root)
         # Pages left by an earlier session are the last good ones until we build.
         self.state = State(time_generation(), (), self._base_path("/"), (folder / "index.html").is_file())
         self.on_change: Callable[[], None] = lambda: None
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._watch, name="site-gen-rebuild", daemon=True)
-        self._warnings: tuple[str, ...] = ()
-        self._unloaded: dict[str, str] = {}  # changes the builder has not loaded yet
-        self.collector = IdleCollector()  # runs while the editor pauses (see _idle)
 
-    def first_build(self) -> BuildReport:
-        self.collector.start()
-        report = self._build()
-        self.collector.built(whole=True)
-        self._finish = report.ok
-        if report.ok:
-            say(f"built {plural(report.pages, 'page')} in {report.seconds:.2f} s")
-        else:
-            say(f"the build failed with {plural(len(report.errors), 'error')}:")
-        self._settle_state(report)
-        self._print_problems(report)
-        return report
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def close(self) -> None:
-        self.stop.set()
-        if self.thread.ident is not None:  # started
-            self.thread.join(timeout=30)
-        if not self.thread.is_alive():
-            self._save_cache()
-            self.watcher.close()
-            self.collector.stop()
-
-    # -- the worker thread ---------------------------------------------------
-
-    def _watch(self) -> None:
-        pending: dict[str, str] = {}
-        retries = 0
-        while True:
-            waited = self.watcher.wait(self.stop, on_idle=self._idle)
-            if waited is None:
-                return
-            settled, changes = waited
-            pending.update(changes)
-            self._unloaded.update(changes)
-            self.watcher.accept(settled)
-            # The collector runs when the editor pauses (see _idle), not between the
-            # build and the browser's fetch of the reloaded page.
-            try:
-                with collector_paused():
-                    report = self._build(self._unloaded)
-                    self.collector.built(whole=report.rendered >= PARALLEL_ROUTES)
-                    if not report.ok and retries < TRANSIENT_RETRIES and self._still_moving():
-                        # A half-written file during a burst of saves: build again
-                        # from the settled files before showing any error.
-                        retries += 1
-                        continue
-                    self._announce(pending, report)
-                    self._finish = report.ok
-            except Exception:  # the preview outlives any one bad moment
-                traceback.print_exc()
-            retries = 0
-            pending = {}
-
-    def _idle(self) -> bool:
-        """While the editor pauses: make the data files, collect what the build left,
-        save the cache, then prepare the pages an edit is likely to remake, a little
-        at a time, then the collector's longer pass when due. True while there is
-        more to do."""
-        try:
-            if self._finish:
-                self._finish = False
-                self._finish_data_files()
-            if self.builder.unprimed:
-                self._prime()
-                return True
-            return pause_step(self.builder, self.collector) is not None
-        except Exception:  # only the next edit's speed is at stake
-            traceback.print_exc()
-            return False
-
-    def _prime(self) -> None:
-        """Started on a cache whose pages were current: load the site now, while the
-        editor pauses, rather than at the first edit (see Builder.prime)."""
-        report = self._build(self._unloaded, prime=True)
-        self.collector.built(whole=True)  # the whole site, loaded
-        if report.written or report.removed or not report.ok:  # something slipped in since
-            self._finish = report.ok
-            self._announce({}, report)
-
-    def _finish_data_files(self) -> None:
-        report = self.builder.finish()
-        if report is not None and not report.ok:  # the next edit's build reports it in full
-            say(f"the data files could not be made: {problem_lines(report)[:1]}")
-
-    def _save_cache(self) -> None:
-        try:
-            self.builder.save()
-        except Exception:  # a cache that cannot be saved only makes the next start slower
-            traceback.print_exc()
-
-    def _still_moving(self) -> bool:
-        self.stop.wait(self.watcher.quiet)
-        return self.watcher.moved()
-
-    def _build(self, changes: dict[str, str] | None = None, prime: bool = False) -> BuildReport:
-        """A build; `changes` (what the watcher saw since the last load) tells the
-        builder where to look, and is emptied once a load has taken it in.
-        `prime`: the builder's prime(), which looks at every file."""
-        walks = self.builder.loader.walks
-        try:
-            if prime:
-                return self.builder.prime()
-            return self.builder.build(hint=set(changes) if changes is not None else None)
-        except SiteGenError as exc:
-            return failed_report(self._relative(str(exc)))
-        except Exception as exc:  # never let one build stop the preview
-            traceback.print_exc()
-            return failed_report(f"internal error: {type(exc).__name__}: {self._relative(str(exc))}")
-        finally:
-            if changes is not None and self.builder.loader.walks != walks:
-                changes.clear()
-
-    def _announce(self, changes: dict[str, str], report: BuildReport) -> None:
-        had_errors = bool(self.state.errors)
-        if report.ok:
-            # Pages only: the search index's many small files would drown them.
-            pages = sum(1 for path in report.written if path.endswith(".html"))
-            gone = sum(1 for path in report.removed if path.endswith(".html"))
-            removed = f", {gone} removed" if gone else ""
-            fixed = " (errors fixed)" if had_errors else ""
-            ms = round(report.seconds * 1000)
-            say(f"{describe(changes)}: {plural(pages, 'page')} rebuilt{removed} in {ms} ms{fixed}")
-        else:
-            say(
-                f"{describe(changes)}: build failed with {plural(len(report.errors), 'error')}; "
-                "serving the last good pages"
-            )
-        self._settle_state(report)
-        self._print_problems(report)
-
-    def _settle_state(self, report: BuildReport) -> None:
+    def settled(self, report: BuildReport) -> None:
         before = self.state
         if report.ok:
             after = replace(before, errors=(), base_path=self._base_path(before.base_path), ready=True)
@@ -261,35 +98,9 @@ class Preview:
         if visible:
             self.on_change()
 
-    def _print_problems(self, report: BuildReport) -> None:
-        for line in problem_lines(report):
-            say(line)
-        warnings = tuple(str(p) for p in report.warnings)
-        if report.ok and warnings != self._warnings:  # only when they change, to keep quiet
-            for line in warnings:
-                say(line)
-        if report.ok:
-            self._warnings = warnings
-
     def _base_path(self, fallback: str) -> str:
         config = load_config(self.root, Problems())
         return config.base_path if config else fallback
-
-    def _relative(self, message: str) -> str:
-        return message.replace(str(self.root) + os.sep, "").replace(str(self.root), ".")
-
-
-def failed_report(message: str) -> BuildReport:
-    """A build that could not even start, as one problem on site.yaml."""
-    return BuildReport(False, [Problem(CONFIG_NAME, 1, 1, ERROR, message)])
-
-
-def problem_lines(report: BuildReport) -> tuple[str, ...]:
-    return tuple(str(p) for p in report.errors)
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def time_generation() -> int:
@@ -555,10 +366,7 @@ def serve_folder(root: Path) -> Path:
 
 def check_serve_folder(root: Path, folder: Path) -> None:
     """The served folder may never be watched (a rebuild loop) nor be output/."""
-    for name in (*WATCHED_FOLDERS, "output"):
-        source = (root / name).resolve()
-        if folder == source or source in folder.parents:
-            raise SiteGenError(f"refusing to serve from {folder}: it is inside the site's {name}/")
+    check_not_watched(root, folder, "serve from", also=("output",))
 
 
 def bind(host: str, port: int) -> list[socket.socket]:

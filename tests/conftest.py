@@ -1,7 +1,8 @@
-"""Shared fixtures: a tiny site written into tmp_path, and a CLI runner."""
+"""Shared fixtures: a tiny site written into tmp_path, the example site copied there, and a CLI runner."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Callable, Union
 
@@ -61,3 +62,14 @@ def run_cli() -> Callable[..., Run]:
     SOURCE_DATE_EPOCH is removed from the environment unless `env` sets it.
     """
     return site_gen
+
+
+@pytest.fixture
+def example_site(tmp_path: Path) -> Path:
+    """A copy of the repository's example briefing (site.yaml and content/), the default theme."""
+    repo = Path(__file__).resolve().parent.parent
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(repo / "site.yaml", site / "site.yaml")
+    shutil.copytree(repo / "content", site / "content")
+    return site

@@ -270,6 +270,7 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench/run.py"), "--stories", "60", "--serve-edits", "2"]
+        + ["--watch-settle", "1", "--watch-edits", "2"]
         + ["--work", str(tmp_path), "--json", str(tmp_path / "figures.json")],
         capture_output=True,
         text=True,
@@ -283,6 +284,8 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
         "no-change rebuild",
         "one-story edit (fresh process)",
         "one-template edit (story.html)",
+        "build --watch: first build",
+        "build --watch: one-story edit x2",
         "serve path: one-story edit x2",
         "serve path: cycle collector",
         "serve restarted on its cache",
@@ -290,6 +293,7 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     ):
         assert row in run.stdout, (row, run.stdout)
     figures = json.loads((tmp_path / "figures.json").read_text(encoding="utf-8"))
+    assert len(figures["watch_edit_ms"]) == 2 and len(figures["watch_build_ms"]) == 2
     assert len(figures["restart_edit_ms"]) == 3 and figures["restart_prime_s"] > 0
     durations = ("serve_warm_s", "serve_collector_first_s", "restart_warm_s", "restart_collector_s")
     assert all(figures[name] >= 0 for name in durations), {name: figures[name] for name in durations}

@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -55,16 +54,16 @@ class Response:
         self.text = body.decode("utf-8", "replace")
 
 
-class Server:
-    """`python -m site_gen --site SITE serve` on a free port, its terminal captured."""
+class Running:
+    """`python -m site_gen --site SITE COMMAND...` left running, its terminal captured."""
 
-    def __init__(self, site: Path, *args: str) -> None:
+    def __init__(self, site: Path, *command: str) -> None:
         env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
         env["PYTHONIOENCODING"] = "utf-8"
         env["PYTHONUNBUFFERED"] = "1"
         self.site = site
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "site_gen", "--site", str(site), "serve", "--port", "0", *args],
+            [sys.executable, "-m", "site_gen", "--site", str(site), *command],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -74,11 +73,6 @@ class Server:
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        started = self.wait_for(r"^serving (.+) at http://([^/:]+):(\d+)(/\S*) ", timeout=60)
-        self.folder = Path(started.group(1))
-        self.host = started.group(2)
-        self.port = int(started.group(3))
-        self.base = started.group(4)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -97,10 +91,33 @@ class Server:
                 if match:
                     return match
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited {self.proc.returncode}:\n" + "\n".join(self.lines))
+                raise AssertionError(f"site-gen exited {self.proc.returncode}:\n" + "\n".join(self.lines))
             return None
 
         return until(found, timeout, f"{pattern!r} in\n" + "\n".join(self.lines))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=5)
+        return self.proc.returncode
+
+
+class Server(Running):
+    """`site-gen serve` on a free port."""
+
+    def __init__(self, site: Path, *args: str) -> None:
+        super().__init__(site, "serve", "--port", "0", *args)
+        started = self.wait_for(r"^serving (.+) at http://([^/:]+):(\d+)(/\S*) ", timeout=60)
+        self.folder = Path(started.group(1))
+        self.host = started.group(2)
+        self.port = int(started.group(3))
+        self.base = started.group(4)
 
     def get(self, path: str, headers: dict[str, str] | None = None, method: str = "GET") -> Response:
         """A raw request: the path goes on the wire exactly as given."""
@@ -117,26 +134,6 @@ class Server:
 
     def page(self, rel: str) -> Response:
         return self.get(self.base + rel)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        return self.proc.returncode
-
-
-@pytest.fixture
-def example_site(tmp_path: Path) -> Path:
-    site = tmp_path / "site"
-    site.mkdir()
-    shutil.copy(REPO / "site.yaml", site / "site.yaml")
-    shutil.copytree(REPO / "content", site / "content")
-    return site
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -56,13 +55,3 @@ def test_open_page_reloads_itself_and_shows_the_error_overlay(example_site: Path
         assert errors == []
     finally:
         server.stop()
-
-
-@pytest.fixture
-def example_site(tmp_path: Path) -> Path:
-    repo = Path(__file__).resolve().parent.parent
-    site = tmp_path / "site"
-    site.mkdir()
-    shutil.copy(repo / "site.yaml", site / "site.yaml")
-    shutil.copytree(repo / "content", site / "content")
-    return site

@@ -1,0 +1,174 @@
+"""`site-gen build --watch`: the real command in a subprocess, on real files.
+
+It builds into output/ (or --out), then rebuilds on every change until stopped,
+sharing serve's rebuild loop; what it leaves must always equal a fresh build.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+from buildkit import site_gen, tree
+from test_serve import CHANGE_LINE, OLD_TITLE, STORY, STORY_PAGE, Running, edit
+
+from site_gen.builder import Builder
+from site_gen.rebuild import watch_builder
+from site_gen.search import INDEX_DIR, pagefind_program
+
+REPO = Path(__file__).resolve().parent.parent
+AS_OF = "2025-11-20"
+NEW_TITLE = "China widens its export ban, says the ministry"
+
+
+def build_watch(site: Path, *args: str) -> Running:
+    """`site-gen build --watch ...` running on `site`."""
+    return Running(site, "build", "--watch", *args)
+
+
+def test_watch_rebuilds_each_change_and_keeps_the_last_good_output_through_errors(
+    example_site: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    watching = build_watch(example_site, "--out", str(out), "--as-of", AS_OF)
+    try:
+        watching.wait_for(r"^built \d+ pages in ")
+        watching.wait_for(
+            rf"^watching content/, templates/, static/ and site.yaml; building into {re.escape(str(out))}"
+        )
+        story_page = out / STORY_PAGE / "index.html"
+        assert OLD_TITLE in story_page.read_text(encoding="utf-8")
+
+        mark = watching.mark()
+        edit(example_site / STORY, OLD_TITLE, NEW_TITLE)
+        change = watching.wait_for(CHANGE_LINE.pattern, since=mark)
+        assert change.group(1) == STORY and change.group(2) == "changed" and int(change.group(3)) >= 1
+        assert NEW_TITLE in story_page.read_text(encoding="utf-8")
+
+        before = tree(out)
+        mark = watching.mark()
+        (example_site / "content/stories/broken.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+        watching.wait_for(
+            r"^content/stories/broken.yaml added: build failed with 1 error; the last good output was kept$",
+            since=mark,
+        )
+        watching.wait_for(r"^content/stories/broken.yaml:\d+:\d+: error: not valid YAML", since=mark)
+        assert tree(out) == before  # a failed build leaves the output as it was
+
+        mark = watching.mark()
+        (example_site / "content/stories/broken.yaml").unlink()
+        watching.wait_for(
+            r"^content/stories/broken.yaml deleted: .* rebuilt in \d+ ms \(errors fixed\)$", since=mark
+        )
+    finally:
+        code = watching.stop()
+    assert code == 0, watching.lines
+    assert watching.lines[-1] == "stopped"
+
+    # What it left is what a fresh build of the same files makes, byte for byte.
+    fresh = tmp_path / "fresh"
+    assert site_gen("--site", example_site, "build", "--as-of", AS_OF, "--out", fresh).code == 0
+    assert tree(out) == tree(fresh)
+    again = site_gen("--site", example_site, "build", "--as-of", AS_OF, "--out", out)
+    assert again.code == 0 and "(0 files written, 0 removed)" in again.stderr, again
+
+
+def test_watch_keeps_going_after_a_failed_first_build(example_site: Path, tmp_path: Path) -> None:
+    broken = example_site / "content/stories/broken.yaml"
+    broken.write_text("title: [unclosed\n", encoding="utf-8")
+    out = tmp_path / "out"
+    watching = build_watch(example_site, "--out", str(out), "--as-of", AS_OF)
+    try:
+        watching.wait_for(r"^the build failed with 1 error:$")
+        watching.wait_for(r"^content/stories/broken.yaml:\d+:\d+: error: ")
+        watching.wait_for(r"^watching ")
+        assert not out.exists()
+        mark = watching.mark()
+        broken.unlink()
+        watching.wait_for(r" deleted: \d+ pages rebuilt in \d+ ms \(errors fixed\)$", since=mark)
+        assert (out / STORY_PAGE / "index.html").is_file()
+    finally:
+        assert watching.stop() == 0
+
+
+@pytest.mark.parametrize("inside", ["content", "templates", "static"])
+def test_watch_refuses_to_build_into_a_folder_it_watches(example_site: Path, inside: str) -> None:
+    run = site_gen("--site", example_site, "build", "--watch", "--out", example_site / inside / "site")
+    assert run.code == 1, run
+    assert (
+        f"refusing to build into {example_site / inside / 'site'}: it is inside the site's {inside}/"
+        in run.stderr
+    )
+    assert not (example_site / inside / "site").exists()
+
+
+needs_pagefind = pytest.mark.skipif(
+    pagefind_program() is None, reason="needs pagefind (pip install '.[search]')"
+)
+
+
+def index_files(paths: Iterable[str]) -> set[str]:
+    return {rel for rel in paths if rel.startswith(INDEX_DIR + "/")}
+
+
+@needs_pagefind
+def test_search_index_waits_for_the_pause(example_site: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    builder = watch_builder(example_site, out)
+    assert builder.build(AS_OF).ok
+    index = index_files(tree(out))
+    assert index
+
+    edit(example_site / STORY, OLD_TITLE, NEW_TITLE)
+    report = builder.build(AS_OF, hint={STORY})
+    assert report.ok and f"{STORY_PAGE}index.html" in report.written
+    assert not index_files(report.written)  # put off
+    assert index <= set(tree(out))  # the last index stays meanwhile
+
+    finished = builder.finish()  # the pause
+    assert finished is not None and finished.ok and index_files(finished.written)
+    assert builder.finish() is None  # nothing left to do
+    clean = tmp_path / "clean"
+    assert Builder(example_site, clean).build(AS_OF).ok
+    assert tree(out) == tree(clean)
+
+
+@needs_pagefind
+def test_a_stale_search_index_is_remade_by_the_next_build_after_a_stop(
+    example_site: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    builder = watch_builder(example_site, out)
+    assert builder.build(AS_OF).ok
+    edit(example_site / STORY, OLD_TITLE, NEW_TITLE)
+    assert builder.build(AS_OF, hint={STORY}).ok
+    builder.save()  # stopped before the pause: the saved cache knows the index is stale
+
+    remade = Builder(example_site, out).build(AS_OF)
+    assert remade.ok and index_files(remade.written)
+    clean = tmp_path / "clean"
+    assert Builder(example_site, clean).build(AS_OF).ok
+    assert tree(out) == tree(clean)
+
+
+def test_a_build_by_another_process_in_between_is_noticed(example_site: Path, tmp_path: Path) -> None:
+    """A `build` into the same folder while `build --watch` runs: the watching builder
+    then trusts nothing it knew of the folder, and leaves no file the other made."""
+    out = tmp_path / "out"
+    watching = watch_builder(example_site, out)
+    assert watching.build(AS_OF).ok
+
+    edit(example_site / STORY, OLD_TITLE, NEW_TITLE)
+    other = site_gen("--site", example_site, "build", "--as-of", AS_OF, "--out", out)
+    assert other.code == 0, other
+    (out / "left-by-hand.txt").write_text("not made by any build\n", encoding="utf-8")
+
+    edit(example_site / STORY, NEW_TITLE, OLD_TITLE)
+    report = watching.build(AS_OF, hint={STORY})
+    assert report.ok and "left-by-hand.txt" in report.removed
+    assert watching.finish() is None  # nothing was put off: every file was made now
+    clean = tmp_path / "clean"
+    assert Builder(example_site, clean).build(AS_OF).ok
+    assert tree(out) == tree(clean)
