@@ -8,12 +8,12 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
 from site_gen.inotify import FileEvents
-from site_gen.watch import Watcher, snapshot
+from site_gen.watch import SCAN_CHECK_EVERY, Watcher, snapshot, snapshot_unless
 
 LONG_QUIET = 5.0  # seconds: a watcher that waited this long did not use the events
 QUICK = 1.0  # well under LONG_QUIET, even on a loaded machine
@@ -195,3 +195,45 @@ def test_a_change_the_events_missed_makes_the_scans_the_ground_truth(site: Path,
     elapsed, changes, _ = timed_wait(watcher)
     assert changes == {"content/stories/b.yaml": "changed"}
     assert not watcher.trust_events
+
+
+def test_a_whole_scan_gives_way_to_a_save(site: Path, watcher: Watcher) -> None:
+    """A save heard while the safety-net scan runs stops the scan (0.1 s at 16,000
+    files): the saved file is looked at first, and the next scan is whole again."""
+    many = site / "content" / "quotes"
+    many.mkdir()
+    for n in range(3 * SCAN_CHECK_EVERY):
+        (many / f"q{n}.yaml").write_text("text: q\n")
+    watcher.accept(snapshot(site))
+
+    (site / "content/stories/a.yaml").write_text("title: A\n")  # its events wait unread
+    assert watcher.events is not None and watcher.events.wait(1.0)
+    assert watcher._look_unless_news() is None
+
+    watcher._listen(0)  # the save, taken in as the watcher does
+    looked = watcher._look_unless_news()
+    assert looked is not None and looked[0] == snapshot(site)
+
+
+def test_a_scan_stops_at_the_first_check_that_says_so(site: Path) -> None:
+    many = site / "content" / "quotes"
+    many.mkdir()
+    for n in range(2 * SCAN_CHECK_EVERY + 5):
+        (many / f"q{n}.yaml").write_text("text: q\n")
+    asked: list[int] = []
+
+    def after(checks: int) -> Callable[[], bool]:
+        def interrupted() -> bool:
+            asked.append(1)
+            return len(asked) > checks
+
+        return interrupted
+
+    whole = snapshot(site)
+    assert snapshot_unless(site, after(10**6)) == whole
+    checks = len(asked)  # between folders, and every SCAN_CHECK_EVERY files within one
+    assert checks >= 2 + (2 * SCAN_CHECK_EVERY + 5) // SCAN_CHECK_EVERY
+    for stop_after in range(checks):
+        asked.clear()
+        assert snapshot_unless(site, after(stop_after)) is None, stop_after
+        assert len(asked) == stop_after + 1  # stopped at once
