@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 
 from .errors import Problem, SiteGenError
 from .search import SEARCH_FILTERS, search_markup_global
-from .structured import json_ld_global, open_graph_global
+from .structured import json_ld_global, open_graph_global, tojson
 from .templatefiles import template_dirs
 
 
@@ -262,6 +262,7 @@ def make_environment(
         auto_reload=False,  # one environment per build: templates cannot change during it
     )
     env.filters["url"] = _url
+    env.filters["tojson"] = tojson
     env.kept_html = reuse or Reuse()
     env.globals["reuse"] = env.kept_html.function()
     # What readers' tools see besides the page: JSON-LD, Open Graph, search-index markup.

@@ -15,18 +15,81 @@ The template renders the graph with `|tojson`, which escapes `<`, `>`, `&` and
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from html import unescape
 from typing import Any, Callable, Iterable, Mapping
 
-from jinja2 import pass_context
+from jinja2 import pass_context, pass_eval_context
+from jinja2.filters import do_tojson
+from markupsafe import Markup
 
 SCHEMA = "https://schema.org"
 LIST_KINDS = ("topics", "timeline", "questions", "people", "quotes", "search")
 _TAG = re.compile(r"<[^>]+>")
 
 Node = dict[str, Any]
+
+
+class Graph(dict[str, Any]):
+    """A page's JSON-LD ({"@context", "@graph"}): `tojson` writes it node by node."""
+
+
+class KeptNode(dict[str, Any]):
+    """A node kept between builds (see _kept), with its JSON text once written."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, node: Node) -> None:
+        super().__init__(node)
+        self.text: str | None = None
+
+
+def _json(value: Any) -> str:
+    """JSON the way Jinja's `tojson` writes it (keys sorted), safe inside <script>."""
+    text = json.dumps(value, sort_keys=True)
+    return (
+        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    )
+
+
+def _node_json(node: Node) -> str:
+    if type(node) is not KeptNode:
+        return _json(node)
+    if node.text is None:  # kept nodes are never changed once made
+        node.text = _json(node)
+    return node.text
+
+
+def graph_json(graph: Graph) -> str:
+    """`graph` as `tojson` writes it, the same text, with each kept node's JSON
+    written once: a year's quotes page holds a thousand quotes, and an edit while
+    serving changed one of them (json.dumps of the whole was 9 ms at 10,000 stories)."""
+    nodes = graph.get("@graph", ())
+    if not any(type(node) is KeptNode for node in nodes):
+        return _json(graph)  # nothing kept (a story page): one call is quicker
+    parts = []
+    for key in sorted(graph):
+        value = graph[key]
+        text = "[" + ", ".join(map(_node_json, value)) + "]" if key == "@graph" else _json(value)
+        parts.append(f"{_json(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+@pass_eval_context
+def tojson(eval_ctx: Any, value: Any, indent: int | None = None) -> Markup:
+    """Jinja's `tojson` filter, quicker for a page's JSON-LD graph (same text)."""
+    policies = eval_ctx.environment.policies
+    plain_dumps = policies["json.dumps_function"] in (None, json.dumps)
+    if (
+        type(value) is Graph
+        and indent is None
+        and plain_dumps
+        and policies["json.dumps_kwargs"] == {"sort_keys": True}
+    ):
+        return Markup(graph_json(value))
+    return do_tojson(eval_ctx, value, indent)
 
 
 def plain(html: object) -> str:
@@ -177,7 +240,7 @@ def _kept(name: str, view: Any, where: str, make: Callable[..., Node], *args: An
         return found[1]
     if len(_kept_nodes) >= _KEPT_AT_MOST:
         _kept_nodes.clear()
-    node = make(*args)
+    node = KeptNode(make(*args))
     _kept_nodes[key] = (view, node)  # the view is held, so its id is not reused meanwhile
     return node
 
@@ -312,7 +375,7 @@ def graph(context: Mapping[str, Any]) -> Node | None:
     trail = breadcrumbs(site, page)
     if trail is not None:
         nodes.append(trail)
-    return {"@context": SCHEMA, "@graph": nodes}
+    return Graph({"@context": SCHEMA, "@graph": nodes})
 
 
 def open_graph(context: Mapping[str, Any]) -> list[tuple[str, str]]:

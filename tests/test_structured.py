@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jinja2 import Environment
 from readerkit import AS_OF, HOSTILE, REPO, Built, build_site, example, hostile, sites  # noqa: F401
 
 from site_gen.site import load_site
+from site_gen.structured import Graph, KeptNode, tojson
 
 LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.DOTALL)
 META = re.compile(r'<meta (property|name)="([^"]+)" content="([^"]*)">')
@@ -268,3 +270,46 @@ def test_language_from_site_yaml_sets_lang_dir_hreflang_and_locale(
     assert f'<meta property="og:locale" content="{locale}">' in html
     nodes = json.loads(LD.findall((out / "index.html").read_text(encoding="utf-8"))[0])["@graph"]
     assert one(nodes, "WebSite")["inLanguage"] == language
+
+
+GRAPH_VALUES: list[Any] = [
+    "plain",
+    "</script><script>alert('x')</script> & more",
+    "non-ASCII: Zürich – 北京 \u2028 😀",
+    12,
+    1.5,
+    None,
+    True,
+    ["a", {"b": "<c>"}],
+    {"z": 1, "a": {"y": [], "b": "'"}},
+]
+
+
+def test_a_graph_is_written_as_tojson_writes_it_and_each_kept_node_once() -> None:
+    """The JSON-LD filter writes a page's graph node by node, keeping the text of the
+    nodes serve keeps between builds (a year's quotes page holds a thousand): the text
+    must be exactly Jinja's `tojson`, whatever the nodes hold."""
+    env = Environment(autoescape=True)
+    env.filters["tojson"] = tojson
+    template = env.from_string("{{ ld|tojson }}")
+    plain_jinja = Environment(autoescape=True).from_string("{{ ld|tojson }}")
+    for count in range(6):
+        nodes: list[Any] = []
+        for n in range(count):
+            node = {"@type": "Quotation", "text": GRAPH_VALUES[n % len(GRAPH_VALUES)], "n": n}
+            node["extra"] = GRAPH_VALUES[(n * 5 + 3) % len(GRAPH_VALUES)]
+            nodes.append(KeptNode(node) if n % 2 == 0 else node)
+        graph = Graph({"@context": "https://schema.org", "@graph": nodes})
+        expected = plain_jinja.render(ld=dict(graph))
+        assert template.render(ld=graph) == expected
+        assert template.render(ld=graph) == expected  # again, from the kept texts
+        assert json.loads(unescape(expected)) == json.loads(expected)  # valid JSON either way
+    kept = KeptNode({"text": "once"})
+    graph = Graph({"@context": "https://schema.org", "@graph": [kept]})
+    template.render(ld=graph)
+    first = kept.text
+    assert first is not None and "once" in first
+    template.render(ld=graph)
+    assert kept.text is first  # written once
+    other = {"not": "a graph", "x": "<"}
+    assert template.render(ld=other) == plain_jinja.render(ld=other)
