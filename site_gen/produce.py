@@ -193,8 +193,13 @@ def _reordered(old: list[Any], keyed: list[Any], lists: list[Any]) -> list[Any] 
         return None
     if not places:
         return keyed
-    gone = {id(entry) for place in places for _, entry in old[place]}
-    moved = [pair for pair in keyed if id(pair[1]) not in gone]
+    moved = list(keyed)
+    for place in places:  # taken out where a search finds them (a year holds thousands)
+        for pair in old[place]:
+            at = bisect.bisect_left(moved, entry_order(pair), key=entry_order)
+            if at == len(moved) or moved[at][1] is not pair[1]:
+                return None  # not where its order says: sort anew
+            del moved[at]
     for place in places:
         for pair in lists[place]:
             bisect.insort(moved, pair, key=entry_order)

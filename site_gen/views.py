@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from typing import Any, Callable, Container
 
 from markupsafe import Markup
@@ -348,15 +350,14 @@ class ViewBuilder:
 
     def grouped(self, keyed: list[tuple[Any, Entry]], years: Container[int] | None) -> tuple[MonthGroup, ...]:
         """Entries in date order under their month headings (those of `years`, when given)."""
-        groups: list[tuple[tuple[int, int], list[Entry]]] = []
-        for _key, entry in keyed:
-            month = entry.month
-            if years is not None and month[0] not in years:
-                continue
-            if not groups or groups[-1][0] != month:
-                groups.append((month, []))
-            groups[-1][1].append(entry)
-        return tuple(self.month_group(m, tuple(es)) for m, es in groups)
+        # Grouped in C (groupby, attrgetter): a year's page has thousands of entries,
+        # grouped again at every edit while serving.
+        runs = groupby(map(itemgetter(1), keyed), attrgetter("month"))
+        return tuple(
+            self.month_group(month, tuple(entries))
+            for month, entries in runs
+            if years is None or month[0] in years
+        )
 
     def month_group(self, month: tuple[int, int], entries: tuple[Entry, ...]) -> MonthGroup:
         return MonthGroup(_month_heading(month), _month_machine(month), entries)
