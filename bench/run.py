@@ -131,10 +131,10 @@ def pick_stories(corpus: Path, count: int) -> list[Path]:
 
 
 def idle(builder: Builder, collector: IdleCollector) -> float:
-    """What serve does while the editor pauses after a build, once the data files are
-    made (serve.pause_step, piece by piece, until nothing is left). The seconds the
-    cycle collector took."""
-    from site_gen.serve import pause_step
+    """What serve does during a long pause after a build, once the data files are
+    made (rebuild.pause_step, piece by piece, until nothing is left: the cache saved
+    last). The seconds the cycle collector took."""
+    from site_gen.rebuild import pause_step
 
     collecting = 0.0
     while True:
@@ -142,7 +142,7 @@ def idle(builder: Builder, collector: IdleCollector) -> float:
         piece = pause_step(builder, collector)
         if piece is None:
             return collecting
-        if piece != "warm":
+        if piece in ("collect", "settle"):
             collecting += time.perf_counter() - started
 
 
@@ -327,7 +327,7 @@ class Bench:
         self.say("serve path: first build", f"{warm:.2f} s ({first.pages} pages, drafts, empty cache)")
         self.say(
             "serve path: warm-up while idle",
-            f"{prepared:.2f} s (the cache saved, then slices; a save interrupts it)",
+            f"{prepared:.2f} s (slices a save interrupts, then the cache saved)",
         )
         self.results.update(serve_warm_s=prepared)
         self.say(

@@ -168,6 +168,11 @@ class CacheState:
         except Exception:  # missing or damaged: every page is made again
             self.deps, self.fragments, self.base = DepState(), {}, ""
 
+    @property
+    def unsaved(self) -> bool:
+        """Whether a build since the last save left something for `save()` to write."""
+        return self._unsaved and self.cache_file is not None
+
     def save(self) -> None:
         """Write the cache now, if a build since the last save has not (see `autosave`)."""
         if not self._unsaved or self.cache_file is None:

@@ -12,6 +12,7 @@ import pytest
 from buildkit import fixture_site
 
 from site_gen.collector import IdleCollector, collector_paused
+from site_gen.rebuild import SAVE_AFTER_SECONDS
 from site_gen.serve import Preview, pause_step, preview_builder
 
 
@@ -119,21 +120,30 @@ def test_serve_keeps_the_collector_off_from_its_first_build_to_its_close(tmp_pat
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_a_pause_collects_saves_warms_then_settles(tmp_path: Path, collector: IdleCollector) -> None:
+def test_a_pause_collects_warms_settles_then_saves_once_long_enough(
+    tmp_path: Path, collector: IdleCollector
+) -> None:
     """serve's work while the editor pauses (pause_step, which bench/run.py also runs):
-    what the build left first, then the cache saved and the pages prepared, then the
-    collector's longer pass; then nothing until the next build."""
+    what the build left first, then the pages prepared, then the collector's longer
+    pass, then the cache saved, but only once the sources were left alone for
+    SAVE_AFTER_SECONDS (the save cannot be cut, and a save while editing would wait
+    for it); then nothing until the next build."""
     site = fixture_site(tmp_path / "site")
     builder = preview_builder(site, tmp_path / "preview")
     assert builder.build().ok
     collector.built(whole=True)
     assert not list((site / ".site-gen-cache").glob("*.pickle")), "serve's builder saves when idle"
     pieces = []
-    while (piece := pause_step(builder, collector)) is not None:
+    while (piece := pause_step(builder, collector, quiet=SAVE_AFTER_SECONDS / 2)) != "wait":
         pieces.append(piece)
-        assert len(pieces) < 10_000
+        assert piece is not None and len(pieces) < 10_000
     assert pieces[0] == "collect" and pieces[-1] == "settle"
     assert set(pieces[1:-1]) <= {"warm"}
-    assert list((site / ".site-gen-cache").glob("*.pickle"))
     assert gc.get_freeze_count() > 0
+    assert not list((site / ".site-gen-cache").glob("*.pickle")), (
+        "saved before the sources were quiet long enough"
+    )
+    assert pause_step(builder, collector, quiet=SAVE_AFTER_SECONDS / 2) == "wait"
+    assert pause_step(builder, collector, quiet=SAVE_AFTER_SECONDS) == "save"
+    assert list((site / ".site-gen-cache").glob("*.pickle"))
     assert pause_step(builder, collector) is None
