@@ -197,6 +197,7 @@ class Builder(CacheState):
         self.search_later = False
         self._search_stale = False
         self._search_notes: list[Problem] = []  # what the last indexing said, repeated meanwhile
+        self._index_kept: dict[str, tuple[str, None]] = {}  # the last index's files, as unchanged
         # Answered from the quick check with nothing loaded (serve started on a current
         # cache): `prime()` loads the site while the editor pauses, not at the first edit.
         self.unprimed = False
@@ -757,14 +758,17 @@ class Builder(CacheState):
         from .search import INDEX_DIR, search_index
 
         if self.search_later and not self._others_wrote:
-            kept = {
-                rel: (s.fingerprint, None) for rel, s in self.files.items() if rel.startswith(INDEX_DIR + "/")
-            }
-            if kept:
+            if not self._index_kept:  # a builder started on its cache: found once
+                prefix = INDEX_DIR + "/"
+                self._index_kept = {
+                    rel: (s.fingerprint, None) for rel, s in self.files.items() if rel.startswith(prefix)
+                }
+            if self._index_kept:
                 self._search_stale = True
-                return kept, list(self._search_notes)
+                return dict(self._index_kept), list(self._search_notes)
         index, notes = search_index(pages, self.out, self.files)
         self._search_stale, self._search_notes = False, notes
+        self._index_kept = {rel: (fingerprint, None) for rel, (fingerprint, _) in index.items()}
         return index, notes
 
     def _stamp(self, rel: str) -> tuple[int, int] | None:
