@@ -29,6 +29,7 @@ from .config import CONFIG_NAME
 from .errors import ERROR, Problem, SiteGenError
 from .produce import PARALLEL_ROUTES
 from .watch import WATCHED_FOLDERS, Watcher, describe
+from .writer import check_output_dir
 
 TRANSIENT_RETRIES = 3
 WARM_SLICE_SECONDS = 0.05  # each piece of idle work, so a save is still noticed at once
@@ -294,7 +295,10 @@ def watch_build(
     (Ctrl-C or SIGTERM). 0 when stopped; the first build's errors do not stop it."""
     root, out = root.resolve(), out.resolve()
     check_not_watched(root, out, "build into")
-    rebuilder = Rebuilder(root, watch_builder(root, out, drafts=drafts, base_url=base_url), as_of)
+    builder = watch_builder(root, out, drafts=drafts, base_url=base_url)
+    # A folder no build may write into stops it at once, as it stops `build`.
+    check_output_dir(out, root, owned=bool(builder.files))
+    rebuilder = Rebuilder(root, builder, as_of)
     rebuilder.finish_on_close = True
     stopping = threading.Event()
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}

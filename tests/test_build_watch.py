@@ -104,6 +104,17 @@ def test_watch_refuses_to_build_into_a_folder_it_watches(example_site: Path, ins
     assert not (example_site / inside / "site").exists()
 
 
+def test_watch_refuses_a_folder_a_build_may_not_write_into(example_site: Path, tmp_path: Path) -> None:
+    """As `build` does, at once (exit 1), rather than watch with every build refused."""
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("someone's file\n", encoding="utf-8")
+    run = site_gen("--site", example_site, "build", "--watch", "--out", taken, timeout=60)
+    assert run.code == 1, run
+    assert "refusing to build into" in run.stderr and "not empty" in run.stderr
+    assert sorted(p.name for p in taken.iterdir()) == ["notes.txt"]
+
+
 needs_pagefind = pytest.mark.skipif(
     pagefind_program() is None, reason="needs pagefind (pip install '.[search]')"
 )
