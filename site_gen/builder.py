@@ -737,9 +737,14 @@ class Builder(CacheState):
         self._next_pending = (later, since if later else set())
         return [r for r in todo if r.path not in later], since
 
+    @property
+    def put_off(self) -> bool:
+        """Whether the last builds put off files for `finish()` to make."""
+        return bool(self.pending) or self._search_stale
+
     def finish(self) -> BuildReport | None:
         """Make the files the last builds put off (see `defer` and `search_later`), if any."""
-        if not self.pending and not self._search_stale:
+        if not self.put_off:
             return None
         defer, self.defer = self.defer, frozenset()
         later, self.search_later = self.search_later, False

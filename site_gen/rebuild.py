@@ -121,7 +121,8 @@ class Rebuilder:
         if self.thread.ident is not None:  # started
             self.thread.join(timeout=30)
         if not self.thread.is_alive():
-            if self.finish_on_close:
+            if self.finish_on_close and self.builder.put_off:
+                say("making the feeds, JSON and search index put off, then stopping (Ctrl-C skips)")
                 self._finish_put_off()
             self._save_cache()
             self.watcher.close()
@@ -272,7 +273,7 @@ def plural(count: int, word: str) -> str:
 def watch_builder(root: Path, out: Path, *, drafts: bool = False, base_url: str | None = None) -> Builder:
     """The builder `build --watch` keeps (bench/run.py measures the same one)."""
     builder = Builder(root, out, drafts=drafts, base_url=base_url)
-    builder.autosave = False  # saved when the editor pauses
+    builder.autosave = False  # saved after a longer pause (see pause_step) and when it stops
     # While it watches, the output folder is this builder's: after its first build
     # (which looks at every file) an edit need not stat every output file again.
     builder.trust_output = True

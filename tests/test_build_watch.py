@@ -15,7 +15,7 @@ from buildkit import site_gen, tree
 from test_serve import CHANGE_LINE, OLD_TITLE, STORY, STORY_PAGE, Running, edit
 
 from site_gen.builder import Builder
-from site_gen.rebuild import watch_builder
+from site_gen.rebuild import Rebuilder, watch_builder
 from site_gen.search import INDEX_DIR, pagefind_program
 
 REPO = Path(__file__).resolve().parent.parent
@@ -180,6 +180,27 @@ def test_a_build_by_another_process_in_between_is_noticed(example_site: Path, tm
     report = watching.build(AS_OF, hint={STORY})
     assert report.ok and "left-by-hand.txt" in report.removed
     assert watching.finish() is None  # nothing was put off: every file was made now
+    clean = tmp_path / "clean"
+    assert Builder(example_site, clean).build(AS_OF).ok
+    assert tree(out) == tree(clean)
+
+
+def test_stopping_first_makes_what_the_edits_put_off(
+    example_site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C right after an edit: the feeds, JSON (and search index) it put off are
+    made before `build --watch` stops, so the folder is what `build` makes."""
+    out = tmp_path / "out"
+    builder = watch_builder(example_site.resolve(), out)
+    rebuilder = Rebuilder(example_site.resolve(), builder, AS_OF)
+    rebuilder.finish_on_close = True
+    assert rebuilder.first_build().ok
+    edit(example_site / STORY, OLD_TITLE, NEW_TITLE)
+    assert builder.build(AS_OF, hint={STORY}).ok
+    assert builder.put_off
+    rebuilder.close()
+    assert "then stopping" in capsys.readouterr().err
+    assert not builder.put_off
     clean = tmp_path / "clean"
     assert Builder(example_site, clean).build(AS_OF).ok
     assert tree(out) == tree(clean)
