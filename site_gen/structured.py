@@ -62,13 +62,14 @@ def _node_json(node: Node) -> str:
     return node.text
 
 
-def graph_json(graph: Graph) -> str:
-    """`graph` as `tojson` writes it, the same text, with each kept node's JSON
-    written once: a year's quotes page holds a thousand quotes, and an edit while
-    serving changed one of them (json.dumps of the whole was 9 ms at 10,000 stories)."""
+def graph_json(graph: Graph, keep: bool) -> str:
+    """`graph` as `tojson` writes it, the same text; with `keep` (a builder that builds
+    again: serve's, build --watch's), each kept node's JSON is written once: a year's
+    quotes page holds a thousand quotes, and an edit while serving changed one of
+    them (json.dumps of the whole was 9 ms at 10,000 stories)."""
     nodes = graph.get("@graph", ())
-    if not any(type(node) is KeptNode for node in nodes):
-        return _json(graph)  # nothing kept (a story page): one call is quicker
+    if not keep or not any(type(node) is KeptNode for node in nodes):
+        return _json(graph)  # built once, or nothing kept (a story page): one call is quicker
     parts = []
     for key in sorted(graph):
         value = graph[key]
@@ -88,7 +89,8 @@ def tojson(eval_ctx: Any, value: Any, indent: int | None = None) -> Markup:
         and plain_dumps
         and policies["json.dumps_kwargs"] == {"sort_keys": True}
     ):
-        return Markup(graph_json(value))
+        kept_html = getattr(eval_ctx.environment, "kept_html", None)  # see render.Reuse
+        return Markup(graph_json(value, keep=bool(kept_html is not None and kept_html.enabled)))
     return do_tojson(eval_ctx, value, indent)
 
 

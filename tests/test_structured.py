@@ -16,6 +16,7 @@ import pytest
 from jinja2 import Environment
 from readerkit import AS_OF, HOSTILE, REPO, Built, build_site, example, hostile, sites  # noqa: F401
 
+from site_gen.render import Reuse
 from site_gen.site import load_site
 from site_gen.structured import Graph, KeptNode, tojson
 
@@ -291,6 +292,8 @@ def test_a_graph_is_written_as_tojson_writes_it_and_each_kept_node_once() -> Non
     must be exactly Jinja's `tojson`, whatever the nodes hold."""
     env = Environment(autoescape=True)
     env.filters["tojson"] = tojson
+    env.kept_html = Reuse()  # type: ignore[attr-defined]
+    env.kept_html.enabled = True  # a builder that builds again (serve's) keeps the texts
     template = env.from_string("{{ ld|tojson }}")
     plain_jinja = Environment(autoescape=True).from_string("{{ ld|tojson }}")
     for count in range(6):
@@ -311,5 +314,10 @@ def test_a_graph_is_written_as_tojson_writes_it_and_each_kept_node_once() -> Non
     assert first is not None and "once" in first
     template.render(ld=graph)
     assert kept.text is first  # written once
+    env.kept_html.enabled = False  # a build that builds once keeps nothing
+    once = KeptNode({"text": "<once>"})
+    built_once = Graph({"@context": "https://schema.org", "@graph": [once]})
+    assert template.render(ld=built_once) == plain_jinja.render(ld=dict(built_once))
+    assert once.text is None
     other = {"not": "a graph", "x": "<"}
     assert template.render(ld=other) == plain_jinja.render(ld=other)
