@@ -22,18 +22,20 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import tornado.websocket
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from run import Watching  # noqa: E402  (a site-gen process and its terminal, timed)
+
 PROTOCOL = "http://livereload.com/protocols/official-7"
 TITLE = re.compile(r"^title: *(.*)$", re.MULTILINE)
 BUILD_MS = re.compile(r" changed: .* rebuilt.* in (\d+) ms")
@@ -58,33 +60,21 @@ def generate(stories: int, into: Path) -> Path:
     return out
 
 
-class Server:
+class Server(Watching):
+    """`site-gen serve --port 0` on the site, its terminal lines kept."""
+
     def __init__(self, site: Path) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "site_gen", "--site", str(site), "serve", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(1800):
-            sys.exit("serve did not start:\n" + "\n".join(self.lines))
-        match = re.search(r"at http://[^:]+:(\d+)(/\S*) ", self.lines[-1])
+        super().__init__([sys.executable, "-m", "site_gen", "--site", str(site), "serve", "--port", "0"], env)
+        line, _ = self.wait_for("serving ", 1800)
+        match = re.search(r"at http://[^:]+:(\d+)(/\S*) ", line)
         if not match:
-            sys.exit("serve failed:\n" + "\n".join(self.lines))
+            sys.exit("serve failed:\n" + "\n".join(self.texts))
         self.port, self.base = int(match.group(1)), match.group(2)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if line.startswith("serving "):
-                self.ready.set()
-        self.ready.set()
+    @property
+    def texts(self) -> list[str]:
+        return [line for line, _ in self.lines]
 
     def get(self, path: str) -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -94,13 +84,6 @@ class Server:
             return reply.status, reply.read().decode("utf-8", "replace")
         finally:
             conn.close()
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def pick_story(site: Path, server: Server) -> tuple[Path, str]:
@@ -146,7 +129,7 @@ async def measure(
         try:
             message = json.loads(await asyncio.wait_for(conn.read_message(), timeout))
         except asyncio.TimeoutError:
-            sys.exit(f"no reload within {timeout:.0f} s; serve said:\n" + "\n".join(server.lines[-20:]))
+            sys.exit(f"no reload within {timeout:.0f} s; serve said:\n" + "\n".join(server.texts[-20:]))
         reloaded = time.perf_counter()
         assert message["command"] == "reload", message
         while marker not in server.get(page)[1]:
@@ -205,13 +188,13 @@ def main() -> int:
             reloads, pages = asyncio.run(measure(server, story, page, args.rounds, args.timeout))
         finally:
             server.stop()
-        for line in server.lines:
+        for line in server.texts:
             if "rebuilt" in line or "failed" in line or "error" in line:
                 print(f"  serve: {line}")
         print(f"{args.rounds} edits of {story.relative_to(site)}")
         print(summary("edit -> reload message", reloads))
         print(summary("edit -> page rewritten", pages))
-        builds = [float(m.group(1)) for m in map(BUILD_MS.search, server.lines) if m]
+        builds = [float(m.group(1)) for m in map(BUILD_MS.search, server.texts) if m]
         if builds:  # the rest of the latency is noticing the change and telling the page
             print(summary("of which the build itself", builds))
     if args.target_ms is not None and statistics.median(pages) > args.target_ms:

@@ -336,3 +336,22 @@ def test_bench_compare_refuses_what_is_neither_a_folder_nor_a_revision(tmp_path:
     run = _compare(tmp_path, "no-such-revision-anywhere", str(ROOT))
     assert run.returncode == 1
     assert "neither a folder holding site_gen/ nor a git revision" in run.stderr
+
+
+def test_serve_latency_times_edits_through_a_real_serve() -> None:
+    """bench/serve_latency.py on the example site: a real serve, real saves, the reload
+    message and the page over HTTP. Its figures are not judged here."""
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench/serve_latency.py"), "--rounds", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = ("2 edits of content/stories/", "edit -> reload message: median", "edit -> page rewritten: median")
+    for row in (*rows, "of which the build itself: median"):
+        assert row in run.stdout, (row, run.stdout)
