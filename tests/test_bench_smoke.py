@@ -266,17 +266,10 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     """bench/run.py itself, end to end at a small N: every row it promises is printed,
     and its own checks (a restarted serve answered by the quick check, edits that
     build) hold. The figures are not judged here: targets live in the benchmark."""
-    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "bench/run.py"), "--stories", "60", "--serve-edits", "2"]
-        + ["--watch-settle", "1", "--watch-edits", "2"]
-        + ["--work", str(tmp_path), "--json", str(tmp_path / "figures.json")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
+    run = bench_script(
+        "run.py",
+        *("--stories", "60", "--serve-edits", "2", "--watch-settle", "1", "--watch-edits", "2"),
+        *("--work", str(tmp_path), "--json", str(tmp_path / "figures.json")),
     )
     assert run.returncode == 0, run.stdout + run.stderr
     for row in (
@@ -299,17 +292,22 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     assert all(figures[name] >= 0 for name in durations), {name: figures[name] for name in durations}
 
 
-def _compare(tmp_path: Path, old: str, new: str) -> subprocess.CompletedProcess[str]:
+def bench_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python bench/SCRIPT ARGS...` as a user runs it, with this checkout importable."""
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, str(ROOT / "bench/compare.py"), old, new, "--stories", "40", "--rounds", "2"]
-        + ["--work", str(tmp_path)],
+        [sys.executable, str(ROOT / "bench" / script), *args],
         capture_output=True,
         text=True,
         timeout=300,
         env=env,
         check=False,
     )
+
+
+def _compare(tmp_path: Path, old: str, new: str) -> subprocess.CompletedProcess[str]:
+    return bench_script("compare.py", old, new, "--stories", "40", "--rounds", "2", "--work", str(tmp_path))
 
 
 def test_bench_compare_builds_both_versions_in_turns_and_compares_their_outputs(tmp_path: Path) -> None:
@@ -341,16 +339,7 @@ def test_bench_compare_refuses_what_is_neither_a_folder_nor_a_revision(tmp_path:
 def test_serve_latency_times_edits_through_a_real_serve() -> None:
     """bench/serve_latency.py on the example site: a real serve, real saves, the reload
     message and the page over HTTP. Its figures are not judged here."""
-    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "bench/serve_latency.py"), "--rounds", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
+    run = bench_script("serve_latency.py", "--rounds", "2")
     assert run.returncode == 0, run.stdout + run.stderr
     rows = ("2 edits of content/stories/", "edit -> reload message: median", "edit -> page rewritten: median")
     for row in (*rows, "of which the build itself: median"):
