@@ -28,7 +28,7 @@ from .collector import IdleCollector, collector_paused
 from .config import CONFIG_NAME
 from .errors import ERROR, Problem, SiteGenError
 from .produce import PARALLEL_ROUTES
-from .watch import WATCHED_FOLDERS, Watcher, describe
+from .watch import Watcher, describe
 from .writer import check_output_dir
 
 TRANSIENT_RETRIES = 3
@@ -63,15 +63,6 @@ def pause_step(builder: Builder, collector: IdleCollector, quiet: float = math.i
         builder.save()
         return "save"
     return None
-
-
-def check_not_watched(root: Path, folder: Path, what: str, also: tuple[str, ...] = ()) -> None:
-    """A folder written on every change may not be inside a watched one (each write
-    would be a change: a rebuild loop), nor inside any of `also`."""
-    for name in (*WATCHED_FOLDERS, *also):
-        source = (root / name).resolve()
-        if folder == source or source in folder.parents:
-            raise SiteGenError(f"refusing to {what} {folder}: it is inside the site's {name}/")
 
 
 class Rebuilder:
@@ -295,9 +286,9 @@ def watch_build(
     """Build the site into `out`, then rebuild on every change until stopped
     (Ctrl-C or SIGTERM). 0 when stopped; the first build's errors do not stop it."""
     root, out = root.resolve(), out.resolve()
-    check_not_watched(root, out, "build into")
     builder = watch_builder(root, out, drafts=drafts, base_url=base_url)
-    # A folder no build may write into stops it at once, as it stops `build`.
+    # A folder no build may write into stops it at once, as it stops `build` (its
+    # sources among them: a build there would be a change to build again).
     check_output_dir(out, root, owned=bool(builder.files))
     rebuilder = Rebuilder(root, builder, as_of)
     rebuilder.finish_on_close = True

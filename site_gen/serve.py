@@ -33,9 +33,8 @@ from .builder import CACHE_DIR, DATA_VIEWS, Builder, BuildReport
 from .config import load_config
 from .errors import Problems, SiteGenError, UsageError
 from .livereload_adapter import LiveReload
-from .rebuild import Rebuilder, check_not_watched, pause_step, plural, problem_lines, say
-
-__all__ = ["Preview", "pause_step", "preview_builder", "serve"]  # pause_step: bench/run.py's
+from .rebuild import Rebuilder, plural, problem_lines, say
+from .watch import WATCHED_FOLDERS
 
 SERVE_FOLDER = "serve"
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -366,7 +365,10 @@ def serve_folder(root: Path) -> Path:
 
 def check_serve_folder(root: Path, folder: Path) -> None:
     """The served folder may never be watched (a rebuild loop) nor be output/."""
-    check_not_watched(root, folder, "serve from", also=("output",))
+    for name in (*WATCHED_FOLDERS, "output"):
+        source = (root / name).resolve()
+        if folder == source or source in folder.parents:
+            raise SiteGenError(f"refusing to serve from {folder}: it is inside the site's {name}/")
 
 
 def bind(host: str, port: int) -> list[socket.socket]:

@@ -12,8 +12,8 @@ import pytest
 from buildkit import fixture_site
 
 from site_gen.collector import IdleCollector, collector_paused
-from site_gen.rebuild import SAVE_AFTER_SECONDS
-from site_gen.serve import Preview, pause_step, preview_builder
+from site_gen.rebuild import SAVE_AFTER_SECONDS, pause_step
+from site_gen.serve import Preview, preview_builder
 
 
 class Node:
