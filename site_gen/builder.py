@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # produce is imported when a build has pages to make
 PageInputs = frozenset[Key] | tuple[Key, ...]
 
 # The pages an edit most often remakes and that are slow to make from nothing.
-WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic", "topic_year", "questions")
+WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic", "topic_year", "questions", "people", "person")
 
 
 MAX_TEMPLATE_PROBLEMS = 20

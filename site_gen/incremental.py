@@ -261,6 +261,8 @@ class ViewMemo:
         self.lists: dict[tuple[str, str], KeptList] = {}  # by (user, view name)
         # A page's timeline entries in order, with the entry lists they came from (by page).
         self.orders: dict[str, tuple[list[Any], list[Any]]] = {}
+        # What a list page was last rendered from, by page (see Producer._rendered_again).
+        self.pages: dict[str, tuple[Any, ...]] = {}
         # Only a memo kept between builds keeps whole lists (a worker's dies with its batch).
         self.keeps_lists = indexed
         # The builder's one object per input key (see Builder._canonical_inputs): a view's
@@ -291,6 +293,7 @@ class ViewMemo:
         self._of_record.clear()
         self.lists.clear()
         self.orders.clear()
+        self.pages.clear()
 
     def forget(self, changed: set[Key], touched: set[tuple[str, str]]) -> None:
         """Drop the views one of whose inputs changed, and every view of a record whose

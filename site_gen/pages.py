@@ -452,7 +452,7 @@ def person(vb: ViewBuilder, person_id: str) -> tuple[str, Context]:
             "url": v.get("url"),
         },
         "quotes": tuple(vb.quote(q) for q in quotes),
-        "stories": tuple(vb.story_card(s) for s in vb.site.linked(record, "stories")),
+        "stories": tuple(vb.story_line(s) for s in vb.site.linked(record, "stories")),
     }
 
 

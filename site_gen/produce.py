@@ -34,7 +34,7 @@ from .pages import PAGES
 from .places import differing_places
 from .render import TemplateProblem, render_page, render_page_bytes
 from .routes import RECORD_PAGES, Route, Urls
-from .views import ViewBuilder, entry_order
+from .views import ViewBuilder, entry_order, same_view
 from .writer import Pieces, digest_of, span, span_parts
 
 PARALLEL_ROUTES = 300
@@ -48,6 +48,10 @@ CHUNK = 40
 # they took a gigabyte in each worker.
 WORKER_VIEWS_KEPT = 150_000
 RECORD_VIEWS = frozenset(view for _, view in RECORD_PAGES)  # one record's page each
+# Pages that show many records, few of whose fields: an edit often leaves their view as
+# it was, and a kept builder then keeps their bytes (see Producer._kept_page). A story's
+# or a question's page shows its own record whole.
+LIST_VIEWS = frozenset(PAGES) - {"story", "question"}
 # Per record, the inputs its text in data/briefing.json was made from, and where that
 # text is in the briefing.json the last build wrote (a writer.span).
 Fragments = dict[tuple[str, str], tuple[tuple[Key, ...], int]]
@@ -117,6 +121,9 @@ class SharedViews(ViewBuilder):
 
     def story_card(self, record: Record) -> Any:
         return self._shared("story_card", record, super().story_card)
+
+    def story_line(self, record: Record) -> Any:
+        return self._shared("story_line", record, super().story_line)
 
     def entries(self, record: Record) -> Any:
         return list(self._shared("entries", record, super().entries))
@@ -290,6 +297,8 @@ class Producer:
         if route.view in PAGES:
             template, context = PAGES[route.view](views, route.arg)
             context["site"] = views.site_view
+            if self.memo is not None and route.view in LIST_VIEWS:
+                return self._kept_page(route, template, context)
             if self.memo is not None or not self.known(route.path):
                 # Nothing to compare with (a first build), or views kept between builds
                 # (serve: a page made again is mostly HTML kept by `reuse`): the view's own
@@ -313,6 +322,31 @@ class Producer:
             text = EXPORTS[route.view](views)
         data = text.encode("utf-8")
         return _digest(data), data
+
+    def _kept_page(self, route: Route, template: str, context: dict[str, Any]) -> tuple[str, bytes | None]:
+        """A list page in a builder that keeps views (serve's, build --watch's): not
+        rendered when its view is the same as the one its file was last rendered from.
+
+        An edit of a story's summary reaches the home page, /topics/ and its people's
+        pages through the story's record, though none of them shows the summary; their
+        views are made again (mostly kept pieces), compared in well under a
+        millisecond, and found the same. The file must still hold what was rendered
+        (its fingerprint), with the same templates and settings.
+        """
+        assert self.memo is not None
+        last = self.memo.pages.get(route.path)
+        if (
+            last is not None
+            and last[0] is self.env
+            and last[1] == (self.base, template)
+            and same_view(last[2], context)
+            and self.unchanged(route.path, last[3])
+        ):
+            return last[3], None
+        data = self._render(route, template, context)
+        fingerprint = "bytes:" + _digest(data)
+        self.memo.pages[route.path] = (self.env, (self.base, template), context, fingerprint)
+        return fingerprint, data
 
     def _render(self, route: Route, template: str, context: dict[str, Any]) -> bytes:
         if route.view in PIECEWISE_VIEWS:

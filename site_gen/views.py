@@ -8,7 +8,7 @@ decides whether the page must be rendered again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, timedelta
 from itertools import groupby
 from operator import attrgetter, itemgetter
@@ -134,6 +134,20 @@ class StoryCard:
 
 
 @dataclass(frozen=True)
+class StoryLine:
+    """A story in a list of many (a person's stories): its card without the summary,
+    so that a summary's edit leaves the list's page as it was."""
+
+    id: str
+    path: str
+    title: str
+    date: DateView
+    date_shown: str
+    topics: tuple[Link, ...]
+    draft: bool
+
+
+@dataclass(frozen=True)
 class SiteView:
     title: str
     description: str | None
@@ -166,6 +180,39 @@ NAV = (
     Link("quotes/", "Quotes"),
     Link("search/", "Search"),
 )
+
+
+# Values a template writes the same way whenever they are equal and of the same type.
+_PLAIN = frozenset({str, Markup, int, float, bool, type(None), date})
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def same_view(old: Any, new: Any) -> bool:
+    """Whether a template shows `new` exactly as it showed `old`: the same object, or
+    the same types holding equal values all the way down. Python's `==` is not
+    enough (`1 == True`, and `Markup("<b>") == "<b>"`, show differently), and a list
+    or dict is compared by what it holds now, as it may have changed since. A value
+    of any other kind is not the same unless it is the same object: when unsure,
+    render again."""
+    kind = type(old)
+    if old is new and kind is not list and kind is not dict:
+        return True
+    if kind is not type(new):
+        return False
+    if kind in _PLAIN:
+        return bool(old == new)
+    if kind is tuple or kind is list:
+        return len(old) == len(new) and all(map(same_view, old, new))
+    if kind is dict:
+        return len(old) == len(new) and all(
+            a == b and type(a) is type(b) and same_view(old[a], new[b]) for a, b in zip(old, new)
+        )
+    if kind not in _FIELDS:
+        _FIELDS[kind] = tuple(f.name for f in fields(kind)) if is_dataclass(kind) else None
+    names = _FIELDS[kind]
+    if names is None:
+        return False
+    return all(same_view(getattr(old, name), getattr(new, name)) for name in names)
 
 
 def entry_order(pair: tuple[Any, Entry]) -> tuple[Any, str]:
@@ -285,6 +332,18 @@ class ViewBuilder:
             self.date(record.values["date"]),
             self.shown_date(record),
             Markup(self.md.render(record.values["summary"])),
+            self.topic_links(record),
+            record.draft,
+        )
+
+    def story_line(self, record: Record) -> StoryLine:
+        v = record.values
+        return StoryLine(
+            record.id,
+            f"stories/{record.id}/",
+            v["title"],
+            self.date(v["date"]),
+            self.shown_date(record),
             self.topic_links(record),
             record.draft,
         )

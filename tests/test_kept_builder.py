@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 import pytest
 from buildkit import BEFORE_DEADLINE, fixture_site, tree, write_files
+from markupsafe import Markup
 
 from site_gen import index, produce
 from site_gen.builder import Builder
@@ -19,6 +20,7 @@ from site_gen.errors import Problems
 from site_gen.incremental import KeptList, ViewMemo
 from site_gen.loader import Loader
 from site_gen.render import Reuse
+from site_gen.views import DateView, Link, same_view
 
 AS_OF = BEFORE_DEADLINE
 
@@ -749,3 +751,115 @@ def test_a_kept_list_patches_past_edits_of_records_it_does_not_hold() -> None:
     # a record new in a list is at a place whose object differs
     added = theirs[:4] + [Item("stories", "s2")]
     assert lists["timeline/2024/"].changed(added, list(map(id, added)), 64) is None
+
+
+OLD_ANN = "content/stories/old-ann.yaml"
+
+
+def with_old_ann(tmp_path: Path) -> Path:
+    """The fixture site with an old story of Ann's: her page lists it, the home page does not."""
+    story = "title: Ann in 2023\ndate: 2023-06-01\ntopics: [delta]\npeople: [ann]\nsummary: Old news.\n"
+    return fixture_site(tmp_path / "site", {OLD_ANN: story})
+
+
+def new_summary(site: Path) -> None:
+    retitle(site / OLD_ANN, "summary: Old news.", "summary: Old news, told again.")
+
+
+def rendering(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the pages rendered from now on."""
+    rendered: list[str] = []
+    real = produce.Producer._render
+
+    def noting(self: produce.Producer, route: produce.Route, *rest: object) -> bytes:
+        rendered.append(route.path)
+        return real(self, route, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(produce.Producer, "_render", noting)
+    return rendered
+
+
+def test_a_list_page_whose_view_an_edit_left_alone_is_not_rendered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = with_old_ann(tmp_path)
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    rendered = rendering(monkeypatch)
+    # Ann's page lists the story by its title and date: a new summary leaves it as it was.
+    new_summary(site)
+    report = builder.build(AS_OF)
+    assert report.ok and "people/ann/index.html" in builder.deps.deps
+    assert "stories/old-ann/index.html" in rendered
+    assert "people/ann/index.html" not in rendered, rendered
+    assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
+    # A new title shows there: the page is rendered again.
+    rendered.clear()
+    retitle(site / OLD_ANN, "title: Ann in 2023", "title: Ann, early on")
+    assert builder.build(AS_OF).ok
+    assert "people/ann/index.html" in rendered
+    got = tree(tmp_path / "out")
+    assert "Ann, early on" in got["people/ann/index.html"].decode()
+    assert got == fresh(site, tmp_path / "fresh")
+
+
+def test_a_list_page_is_rendered_again_when_its_file_no_longer_holds_what_was_rendered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The view kept is compared only while the file is the one rendered from it."""
+    site = with_old_ann(tmp_path)
+    out = tmp_path / "out"
+    builder = Builder(site, out)
+    assert builder.build(AS_OF).ok
+    page = out / "people/ann/index.html"
+    page.write_text("edited by hand", encoding="utf-8")
+    rendered = rendering(monkeypatch)
+    new_summary(site)
+    assert builder.build(AS_OF).ok
+    assert "people/ann/index.html" in rendered
+    assert tree(out) == fresh(site, tmp_path / "fresh")
+
+
+def test_warming_up_keeps_the_views_list_pages_are_compared_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = with_old_ann(tmp_path)
+    builder = Builder(site, tmp_path / "out")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)  # made by workers: nothing kept
+    assert builder.build(AS_OF).ok
+    monkeypatch.undo()
+    assert not builder.views.pages
+    while builder.warm(1.0):
+        pass
+    assert "people/ann/index.html" in builder.views.pages
+    assert "stories/old-ann/index.html" not in builder.views.pages  # a story's page shows it whole
+    rendered = rendering(monkeypatch)
+    new_summary(site)
+    assert builder.build(AS_OF).ok
+    assert "people/ann/index.html" not in rendered and "stories/old-ann/index.html" in rendered
+    assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
+
+
+def test_same_view_is_same_types_and_values_all_the_way_down() -> None:
+    day = DateView("2025-11-20", "20 November 2025", "2025-11-20", "2025-11-20", False)
+    link = Link("stories/x/", "X")
+    assert same_view((link, day, {"a": [1, "b"]}), (Link("stories/x/", "X"), day, {"a": [1, "b"]}))
+    # Equal in Python, written differently in a page:
+    assert not same_view((1,), (True,))
+    assert not same_view(Link("a/", Markup("<b>x</b>")), Link("a/", "<b>x</b>"))
+    assert not same_view({"a": 1, "b": 2}, {"b": 2, "a": 1})  # shown in their order
+    assert not same_view([link], [link, link]) and not same_view(link, Link("stories/y/", "X"))
+    # A list may have changed since it was last seen: compared by what it holds, even when
+    # it is the same object.
+    held = [1]
+    kept = (held,)
+    assert same_view(kept, kept)
+    held.append(2)
+    assert not same_view(kept, (held[:1],))
+
+    class Unknown:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    thing = Unknown()
+    assert same_view(thing, thing) and not same_view(thing, Unknown())  # when unsure, not the same
