@@ -339,7 +339,7 @@ def test_the_inputs_file_reads_back_tuples_a_build_makes_sets_of_and_users_when_
     assert back.users == {x: ["a/"]} and back.groups == {group_of(x): (x,)}
 
 
-def test_inputs_are_numbered_by_object_and_by_value_alike() -> None:
+def test_equal_inputs_of_other_objects_share_one_table_entry() -> None:
     import io
 
     from site_gen.incremental import DepState, group_of
@@ -364,6 +364,35 @@ def test_inputs_are_numbered_by_object_and_by_value_alike() -> None:
     assert back.deps == {"a/": (x, r), "b/": (x, y), "c/": (r,)}
     assert back.deps["a/"][0] is back.deps["b/"][0] is fragments[("stories", "x")][0][0]
     assert back.deps["b/"][1] is fragments[("stories", "x")][0][1]  # one table entry for y
+
+
+def test_the_inputs_file_writes_its_long_lists_in_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import pickle
+
+    from site_gen import inputsfile
+    from site_gen.incremental import DepState, group_of
+    from site_gen.inputsfile import read_inputs, write_inputs
+
+    monkeypatch.setattr(inputsfile, "CHUNK", 2)
+    keys = [("rec", "stories", f"s{n}") for n in range(5)]
+    deps = DepState.restored(
+        {"a/": tuple(keys), "b/": (keys[4], keys[0])},  # type: ignore[dict-item]
+        {key: f"f{key[2]}" for key in keys},
+        {group_of(keys[0]): set(keys)},  # type: ignore[dict-item]
+        {},
+    )
+    handle = io.BytesIO()
+    write_inputs(handle, deps, {})
+    handle.seek(0)
+    assert pickle.load(handle) == 5 and pickle.load(handle) == keys[:2]  # the count, then parts of two
+    handle.seek(0)
+    back, _ = read_inputs(handle)
+    assert back.deps == {"a/": tuple(keys), "b/": (keys[4], keys[0])} and back.values == deps.values
+    # A file cut short fails to read (and the build then makes every page again).
+    cut = io.BytesIO(handle.getvalue()[: len(handle.getvalue()) // 3])
+    with pytest.raises(Exception):  # noqa: B017 (whichever the cut makes: EOF, a bad pickle)
+        read_inputs(cut)
 
 
 def test_a_page_that_takes_other_inputs_after_a_read_keeps_the_bookkeeping_whole() -> None:
