@@ -150,23 +150,27 @@ class Rebuilder:
             retries = 0
             pending = {}
 
-    def _idle(self) -> bool:
+    def _idle(self) -> float | None:
         """While the editor pauses: make the files put off (data files, the search
-        index), collect what the build left, save the cache, then prepare the pages an
-        edit is likely to remake, a little at a time, then the collector's longer
-        pass when due. True while there is more to do."""
+        index), collect what the build left, prepare the pages an edit is likely to
+        remake, a little at a time, then the collector's longer pass when due, then
+        save the cache. The seconds until the next piece is due (0: at once; the
+        save waits for a longer pause), None when nothing is left (see Watcher.wait)."""
         try:
             if self._finish:
                 self._finish = False
                 self._finish_put_off()
             if self.builder.unprimed:
                 self._prime()
-                return True
+                return 0.0
             quiet = time.monotonic() - self._built_at
-            return pause_step(self.builder, self.collector, quiet) is not None
+            step = pause_step(self.builder, self.collector, quiet)
         except Exception:  # only the next edit's speed is at stake
             traceback.print_exc()
-            return False
+            return None
+        if step is None:
+            return None
+        return SAVE_AFTER_SECONDS - quiet if step == "wait" else 0.0
 
     def _prime(self) -> None:
         """Started on a cache whose pages were current: load the site now, while the

@@ -110,9 +110,9 @@ def test_serve_keeps_the_collector_off_from_its_first_build_to_its_close(tmp_pat
         assert preview.first_build().ok
         assert not gc.isenabled()
         garbage = cycle()
-        assert preview._idle()  # the first pause: what the first build left
+        assert preview._idle() is not None  # the first pause: what the first build left
         assert garbage() is None
-        while preview._idle():
+        while preview._idle() is not None:
             pass
         assert gc.get_freeze_count() > 0, "the whole build was not set aside"
     finally:

@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 
 import pytest
 
+from site_gen import watch
 from site_gen.inotify import FileEvents
 from site_gen.watch import SCAN_CHECK_EVERY, Watcher, snapshot, snapshot_unless
 
@@ -237,3 +238,42 @@ def test_a_scan_stops_at_the_first_check_that_says_so(site: Path) -> None:
         asked.clear()
         assert snapshot_unless(site, after(stop_after)) is None, stop_after
         assert len(asked) == stop_after + 1  # stopped at once
+
+
+def test_idle_work_with_more_ready_runs_its_pieces_back_to_back(
+    site: Path, watcher: Watcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each piece of idle work says how long its next one can wait: a piece ready at
+    once comes after the shortest pause (the events still end any pause at once), one
+    that waits (the cache's save, for a longer pause) at the poll's pace, and nothing
+    more once it says it is done."""
+    monkeypatch.setattr(watch, "IDLE_SECONDS", 0.0)
+    pauses: list[float] = []
+    real_pause = watcher._pause
+
+    def pausing(seconds: float, stop: threading.Event) -> bool:
+        pauses.append(seconds)
+        return real_pause(seconds, stop)
+
+    monkeypatch.setattr(watcher, "_pause", pausing)
+    stop = threading.Event()
+    answers: list[float | None] = [0.0, 0.0, 10.0, 0.0, None]
+    called = 0
+
+    def idle() -> float | None:
+        nonlocal called
+        called += 1
+        if not answers:
+            stop.set()
+            return None
+        return answers.pop(0)
+
+    thread = threading.Thread(target=lambda: watcher.wait(stop, on_idle=idle))
+    thread.start()
+    time.sleep(0.5)
+    stop.set()
+    thread.join(QUICK)
+    assert called == 5  # never called again after None
+    busy = watch.BUSY_PAUSE_SECONDS
+    assert pauses[1:5] == [busy, busy, watcher.poll, busy]
+    assert set(pauses[5:]) == {watcher.poll}
