@@ -261,7 +261,7 @@ class ViewMemo:
         self.lists: dict[tuple[str, str], KeptList] = {}  # by (user, view name)
         # A page's timeline entries in order, with the entry lists they came from (by page).
         self.orders: dict[str, tuple[list[Any], list[Any]]] = {}
-        # What a list page was last rendered from, by page (see Producer._rendered_again).
+        # What a list page was last rendered from, by page (see Producer._kept_page).
         self.pages: dict[str, tuple[Any, ...]] = {}
         # Only a memo kept between builds keeps whole lists (a worker's dies with its batch).
         self.keeps_lists = indexed
