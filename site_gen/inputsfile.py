@@ -92,9 +92,10 @@ class _Table:
     """Each input once, numbered: those with a value first, in the values' order.
 
     Looked up by value: numbering by object identity instead (the pages share the
-    builder's key objects) was no quicker, and its table of ids took a fifth more
-    memory (at 10,000 stories, 10 MB against 8 MB while the pages' inputs are
-    numbered; the save is where a cold build's memory peaks).
+    builder's key objects) was no quicker at 10,000 stories, and its table of ids
+    took a fifth more memory (10 MB against 8 MB while the pages' inputs are
+    numbered; the save is where a cold build's memory peaks). At 100,000 stories
+    numbering takes 4.4 s of a 12 s save; by identity was not timed there.
     """
 
     def __init__(self, valued: Iterable[Key]) -> None:
