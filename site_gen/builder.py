@@ -305,7 +305,10 @@ class Builder(CacheState):
             everything = self._next_deps[0] != self.base
             self.base, made, inputs, paths = self._next_deps
             # The same routes as last time (most edits): no file's inputs to forget.
-            self.deps.update(made, inputs, None if paths == self._route_paths else paths, everything)
+            same_routes = paths == self._route_paths
+            self.deps.update(made, inputs, None if same_routes else paths, everything)
+            if not same_routes:
+                self.views.keep_pages(paths)
             self._moved = set()  # the records' fingerprints are now the ones deps holds
             self._route_paths = paths
             self._next_deps = None

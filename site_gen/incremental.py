@@ -295,6 +295,13 @@ class ViewMemo:
         self.orders.clear()
         self.pages.clear()
 
+    def keep_pages(self, paths: Collection[str]) -> None:
+        """Forget the kept views of list pages no longer made (a topic deleted)."""
+        if self.pages:
+            live = paths if isinstance(paths, (set, frozenset)) else set(paths)
+            for path in [path for path in self.pages if path not in live]:
+                del self.pages[path]
+
     def forget(self, changed: set[Key], touched: set[tuple[str, str]]) -> None:
         """Drop the views one of whose inputs changed, and every view of a record whose
         content changed (a record gone or made a draft changed too)."""

@@ -863,3 +863,17 @@ def test_same_view_is_same_types_and_values_all_the_way_down() -> None:
 
     thing = Unknown()
     assert same_view(thing, thing) and not same_view(thing, Unknown())  # when unsure, not the same
+
+
+def test_the_kept_view_of_a_list_page_no_longer_made_is_forgotten(tmp_path: Path) -> None:
+    site = with_old_ann(tmp_path)
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    assert "topics/delta/index.html" in builder.views.pages
+    delta = ("content/topics/delta.yaml", "content/stories/old-delta.yaml", OLD_ANN)
+    gone: dict[str, str | None] = dict.fromkeys(delta)
+    write_files(site, gone)
+    assert builder.build(AS_OF).ok
+    assert "topics/delta/index.html" not in builder.views.pages
+    assert "topics/alpha/index.html" in builder.views.pages  # the others are kept
+    assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
