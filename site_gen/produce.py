@@ -297,7 +297,7 @@ class Producer:
         if route.view in PAGES:
             template, context = PAGES[route.view](views, route.arg)
             context["site"] = views.site_view
-            if self.memo is not None and route.view in LIST_VIEWS:
+            if self.memo is not None and self.memo.keeps_lists and route.view in LIST_VIEWS:
                 return self._kept_page(route, template, context)
             if self.memo is not None or not self.known(route.path):
                 # Nothing to compare with (a first build), or views kept between builds

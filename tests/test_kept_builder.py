@@ -708,11 +708,21 @@ def test_the_timeline_years_of_every_kind_are_worked_out_before_any_page(
         assert f"slots:timeline:{kind}" in builder._urls_kept
 
 
-def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(tmp_path: Path) -> None:
+def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The `build` command's builder makes the views its pages share for one build, unindexed."""
     site = fixture_site(tmp_path / "site")
     builder = Builder(site, tmp_path / "out")
     builder.keep_views = False
+    compared: list[str] = []
+    real = produce.Producer._kept_page
+
+    def comparing(self: produce.Producer, route: produce.Route, *rest: object) -> object:
+        compared.append(route.path)
+        return real(self, route, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(produce.Producer, "_kept_page", comparing)
     assert builder.build(AS_OF).ok
     for title in ("Edited ", "Edited again "):
         retitle(site / "content/stories/may-day.yaml", "title: ", f"title: {title}")
@@ -720,7 +730,9 @@ def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(t
         assert report.ok and 0 < report.rendered < report.pages / 2
         assert not builder.views.views and not builder.reuse.kept  # nothing kept for a next build
         assert builder.deps._users is None  # nor the index from each input to its pages
+        assert not compared  # nor a list page's view, to compare with the next one
         assert tree(tmp_path / "out") == fresh(site, tmp_path / "ref")
+        compared.clear()  # (the reference build's builder builds again, as serve's)
 
 
 class Item:
