@@ -708,6 +708,19 @@ def test_the_timeline_years_of_every_kind_are_worked_out_before_any_page(
         assert f"slots:timeline:{kind}" in builder._urls_kept
 
 
+def routes_through(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """The paths of the routes passed to Producer.`method` from now on (it still runs)."""
+    seen: list[str] = []
+    real = getattr(produce.Producer, method)
+
+    def noting(self: produce.Producer, route: produce.Route, *rest: object) -> object:
+        seen.append(route.path)
+        return real(self, route, *rest)
+
+    monkeypatch.setattr(produce.Producer, method, noting)
+    return seen
+
+
 def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -715,14 +728,7 @@ def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(
     site = fixture_site(tmp_path / "site")
     builder = Builder(site, tmp_path / "out")
     builder.keep_views = False
-    compared: list[str] = []
-    real = produce.Producer._kept_page
-
-    def comparing(self: produce.Producer, route: produce.Route, *rest: object) -> object:
-        compared.append(route.path)
-        return real(self, route, *rest)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(produce.Producer, "_kept_page", comparing)
+    compared = routes_through(monkeypatch, "_kept_page")
     assert builder.build(AS_OF).ok
     for title in ("Edited ", "Edited again "):
         retitle(site / "content/stories/may-day.yaml", "title: ", f"title: {title}")
@@ -780,15 +786,7 @@ def new_summary(site: Path) -> None:
 
 def rendering(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths of the pages rendered from now on."""
-    rendered: list[str] = []
-    real = produce.Producer._render
-
-    def noting(self: produce.Producer, route: produce.Route, *rest: object) -> bytes:
-        rendered.append(route.path)
-        return real(self, route, *rest)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(produce.Producer, "_render", noting)
-    return rendered
+    return routes_through(monkeypatch, "_render")
 
 
 def test_a_list_page_whose_view_an_edit_left_alone_is_not_rendered_again(
