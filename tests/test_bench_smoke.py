@@ -292,6 +292,21 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     assert all(figures[name] >= 0 for name in durations), {name: figures[name] for name in durations}
 
 
+def test_bench_linear_pairs_cold_builds_into_fresh_folders(tmp_path: Path) -> None:
+    """bench/linear.py at a small N: three cold builds (small, big, small), each into a
+    folder of its own that it removes, and the ratios and the verdict printed."""
+    run = bench_script("linear.py", "--small", "30", "--big", "90", "--settle", "0", "--work", str(tmp_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    builds = [line.split() for line in run.stdout.splitlines() if line.startswith(("small-", "big "))]
+    assert [b[0] for b in builds] == ["small-1", "big", "small-2"], run.stdout
+    assert [b[1] for b in builds] == ["corpus-30-s1", "corpus-90-s1", "corpus-30-s1"]
+    assert all(float(b[2]) > 0 for b in builds)
+    assert "target <= 3.3x for 3x the stories" in run.stdout
+    assert re.search(r"^targets +(met|NOT met)$", run.stdout, re.MULTILINE), run.stdout
+    assert not list(tmp_path.glob("linear-out-*"))  # outputs removed, corpora kept
+    assert (tmp_path / "corpus-90-s1" / "site.yaml").is_file()
+
+
 def bench_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`python bench/SCRIPT ARGS...` as a user runs it, with this checkout importable."""
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}

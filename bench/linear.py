@@ -1,0 +1,102 @@
+"""Does a cold build grow in proportion to the site? Issue 6's target: 100,000
+stories in no more than 11 times the 10,000-story time, and in 2 GB.
+
+    python bench/linear.py [--small 10000] [--big 100000] [--seed 1] [--settle 30]
+
+Three cold `site-gen build` processes, as bench/run.py times them (empty cache,
+no search index, output on disk): the small corpus, the big one, the small one
+again. The small one is built before and after the big one because this
+kind of machine drifts by more than the target's margin within minutes; the
+ratio is given against each.
+
+Each build writes into a folder never used before, after the folders of the
+builds before it are deleted, written back (`sync`) and left `--settle`
+seconds: ext4 without a journal does not reuse an inode for some seconds
+after it was freed, and a build that creates 100,000 files right after
+100,000 were deleted spends seconds of system time looking past them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import gen_corpus  # noqa: E402
+from run import Run, site_gen_build  # noqa: E402
+
+TARGET_RATIO = 11.0
+MEMORY_LIMIT_BYTES = 2_000_000_000  # "2 GB"; peak RSS is reported in MiB
+
+
+def corpus_for(work: Path, stories: int, seed: int) -> Path:
+    """The generated corpus of `stories` stories (made if missing), its cache removed."""
+    corpus = work / f"corpus-{stories}-s{seed}"
+    if not (corpus / "site.yaml").is_file():
+        started = time.perf_counter()
+        counts = gen_corpus.generate(stories, corpus, seed)
+        took = time.perf_counter() - started
+        print(f"corpus of {stories} stories generated in {took:.1f} s: {counts}", flush=True)
+    shutil.rmtree(corpus / "templates", ignore_errors=True)
+    return corpus
+
+
+def cold_build(corpus: Path, work: Path, label: str, settle: float) -> Run:
+    """One cold build of `corpus` into a new folder, once earlier outputs are gone."""
+    for old in work.glob("linear-out-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(corpus / ".site-gen-cache", ignore_errors=True)
+    subprocess.run(["sync"], check=False)
+    time.sleep(settle)
+    out = work / f"linear-out-{label}-{time.time_ns()}"
+    run = site_gen_build(corpus, out)
+    shutil.rmtree(out, ignore_errors=True)
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Cold builds of a small and a big corpus, paired.")
+    parser.add_argument("--small", type=int, default=10000, help="stories in the small corpus (10000)")
+    parser.add_argument("--big", type=int, default=100000, help="stories in the big corpus (100000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", default="/tmp/site-gen-bench", help="where corpora and outputs go")
+    parser.add_argument(
+        "--settle", type=float, default=30.0, help="seconds to wait after deleting an output (30)"
+    )
+    args = parser.parse_args(argv)
+    work = Path(args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    small, big = corpus_for(work, args.small, args.seed), corpus_for(work, args.big, args.seed)
+    sizes = f"{args.small} then {args.big} then {args.small} stories"
+    print(f"site-gen linearity: {sizes}, {os.cpu_count()} cores", flush=True)
+    runs = []
+    for label, corpus in (("small-1", small), ("big", big), ("small-2", small)):
+        run = cold_build(corpus, work, label, args.settle)
+        runs.append(run)
+        figures = f"{run.seconds:8.2f} s  processor {run.cpu:8.1f} s  peak RSS {run.rss_mb:6.0f} MiB"
+        print(f"{label:<8} {corpus.name:<22} {figures}", flush=True)
+    first, middle, last = runs
+    ratios = sorted((middle.seconds / first.seconds, middle.seconds / last.seconds))
+    cpu_ratios = sorted((middle.cpu / first.cpu, middle.cpu / last.cpu))
+    scale = args.big / args.small
+    target = TARGET_RATIO * scale / 10
+    limit_mib = MEMORY_LIMIT_BYTES / 1024 / 1024
+    goal = f"target <= {target:.1f}x for {scale:g}x the stories"
+    print(f"time ratio          {ratios[0]:.2f}-{ratios[1]:.2f}x ({goal})")
+    print(f"processor ratio     {cpu_ratios[0]:.2f}-{cpu_ratios[1]:.2f}x")
+    goal = f"target < {limit_mib:.0f} MiB, 2 GB as 2,000,000,000 bytes"
+    print(f"peak RSS (big)      {middle.rss_mb:.0f} MiB ({goal})")
+    met = ratios[1] <= target and middle.rss_mb < limit_mib
+    print("targets            ", "met" if met else "NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
