@@ -10,7 +10,7 @@ kind of machine drifts by more than the target's margin within minutes; the
 ratio is given against each.
 
 Each build writes into a folder never used before, after the folders of the
-builds before it are deleted, written back (`sync`) and left `--settle`
+builds before it are deleted, written back (`os.sync`) and left `--settle`
 seconds: ext4 without a journal does not reuse an inode for some seconds
 after it was freed, and a build that creates 100,000 files right after
 100,000 were deleted spends seconds of system time looking past them.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,8 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import gen_corpus  # noqa: E402
-from run import Run, site_gen_build  # noqa: E402
+from run import Run, corpus_path, ready_corpus, site_gen_build  # noqa: E402
 
 # 11 times the time for 10 times the stories: a tenth over linear.
 TARGET_OVER_LINEAR = 1.1
@@ -38,15 +36,11 @@ MEMORY_LIMIT_BYTES = 2_000_000_000  # "2 GB"; peak RSS is reported in MiB
 
 
 def corpus_for(work: Path, stories: int, seed: int) -> Path:
-    """The generated corpus of `stories` stories (made if missing), without the
-    template override bench/run.py's template edit may have left in it."""
-    corpus = work / f"corpus-{stories}-s{seed}"
-    if not (corpus / "site.yaml").is_file():
-        started = time.perf_counter()
-        counts = gen_corpus.generate(stories, corpus, seed)
-        took = time.perf_counter() - started
-        print(f"corpus of {stories} stories generated in {took:.1f} s: {counts}", flush=True)
-    shutil.rmtree(corpus / "templates", ignore_errors=True)
+    """The generated corpus of `stories` stories, made if missing (see run.ready_corpus)."""
+    corpus = corpus_path(work, stories, seed)
+    said = ready_corpus(corpus, stories, seed)
+    if said is not None:
+        print(f"corpus of {stories} stories generated in {said}", flush=True)
     return corpus
 
 
@@ -55,7 +49,7 @@ def cold_build(corpus: Path, work: Path, label: str, settle: float) -> Run:
     for old in work.glob("linear-out-*"):
         shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(corpus / ".site-gen-cache", ignore_errors=True)
-    subprocess.run(["sync"], check=False)
+    os.sync()
     time.sleep(settle)
     out = work / f"linear-out-{label}-{time.time_ns()}"
     run = site_gen_build(corpus, out)

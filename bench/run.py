@@ -104,6 +104,24 @@ def written(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]
     return sum(1 for rel, state in after.items() if before.get(rel) != state)
 
 
+def corpus_path(work: Path, stories: int, seed: int) -> Path:
+    """Where the generated corpus of `stories` stories and `seed` lives under `work`."""
+    return work / f"corpus-{stories}-s{seed}"
+
+
+def ready_corpus(corpus: Path, stories: int, seed: int, regenerate: bool = False) -> str | None:
+    """Generate `corpus` if it is missing (or `regenerate`), and take out the template
+    override a template-edit step may have left in it. What was generated, if anything."""
+    said = None
+    if regenerate or not (corpus / "site.yaml").is_file():
+        started = time.perf_counter()
+        counts = gen_corpus.generate(stories, corpus, seed)
+        files = sum(1 for _ in (corpus / "content").rglob("*.yaml"))
+        said = f"{time.perf_counter() - started:.1f} s: {counts}, {files} files"
+    shutil.rmtree(corpus / "templates", ignore_errors=True)
+    return said
+
+
 def site_gen_build(corpus: Path, out: Path, search: bool = False) -> Run:
     command = [sys.executable, "-m", "site_gen", "build", "--site", str(corpus), "--out", str(out)]
     os.environ["SITE_GEN_SEARCH"] = "1" if search else "0"
@@ -190,7 +208,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.n = args.stories
         self.work = Path(args.work).resolve()
-        self.corpus = self.work / f"corpus-{self.n}-s{args.seed}"
+        self.corpus = corpus_path(self.work, self.n, args.seed)
         self.out = self.work / f"out-{self.n}"
         self.seed = args.seed
         self.serve_edits = args.serve_edits
@@ -203,12 +221,9 @@ class Bench:
         print(line, flush=True)
 
     def prepare(self, regenerate: bool) -> None:
-        if regenerate or not (self.corpus / "site.yaml").is_file():
-            started = time.perf_counter()
-            counts = gen_corpus.generate(self.n, self.corpus, self.seed)
-            files = sum(1 for _ in (self.corpus / "content").rglob("*.yaml"))
-            self.say("corpus generated", f"{time.perf_counter() - started:.1f} s: {counts}, {files} files")
-        shutil.rmtree(self.corpus / "templates", ignore_errors=True)
+        said = ready_corpus(self.corpus, self.n, self.seed, regenerate)
+        if said is not None:
+            self.say("corpus generated", said)
         shutil.rmtree(self.corpus / ".site-gen-cache", ignore_errors=True)
         shutil.rmtree(self.out, ignore_errors=True)
 
