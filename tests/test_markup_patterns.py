@@ -1,5 +1,6 @@
-"""The renderer tries only the inline patterns a text could match, and its HTML is
-the same as Python-Markdown's trying every pattern (see skip_idle_inline_patterns)."""
+"""The renderer tries only the inline patterns a text could match, and renders plain
+prose without Python-Markdown; its HTML is the same as Python-Markdown's trying every
+pattern (see skip_idle_inline_patterns and plain_paragraphs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import random
 import markdown
 import pytest
 
-from site_gen.markup import INLINE_PATTERN_NEEDS, MarkdownRenderer, render_markdown
+from site_gen.markup import INLINE_PATTERN_NEEDS, MarkdownRenderer, converted, plain_paragraphs
 
 # Pieces that touch every inline pattern and the block rules that feed them text.
 PIECES = [
@@ -80,14 +81,14 @@ def test_html_is_the_same_as_with_every_pattern_tried(allow_html: bool) -> None:
     renderer = MarkdownRenderer(allow_html)
     reference = _every_pattern(allow_html)
     texts = list(PIECES) + _texts(seed=7 if allow_html else 3, count=3000)
-    differing = [text for text in texts if renderer.render(text) != render_markdown(reference, text)]
+    differing = [text for text in texts if renderer.render(text) != converted(reference, text)]
     assert differing == []
 
 
 def test_patterns_a_text_cannot_match_are_left_out() -> None:
     renderer = MarkdownRenderer()
     inline = renderer._md.treeprocessors["inline"]
-    renderer.render("Plain words only, no marks at all.")
+    renderer.render("Plain words only, no marks at all,\n\n- in a list.")  # not plain_paragraphs'"'"' prose
     assert list(inline.inlinePatterns) == []
     renderer.render("Some *emphasis* and a [link](https://example.org/).")
     named = {name for name in INLINE_PATTERN_NEEDS if name in renderer._md.inlinePatterns}
@@ -100,4 +101,39 @@ def test_a_tab_before_a_line_end_still_breaks_the_line() -> None:
     # Tabs become spaces before inline patterns run: the line break's two spaces
     # exist only in the block tree, not in the text as written.
     text = "first\t\nsecond"
-    assert MarkdownRenderer().render(text) == render_markdown(_every_pattern(False), text)
+    assert MarkdownRenderer().render(text) == converted(_every_pattern(False), text)
+
+
+# Characters and runs that mean something to Markdown or HTML at some place in a
+# line, mixed with those plain prose is made of.
+PROSE_PIECES = list("abcXYZ019 .,;:!?'\"()%$@/+=\u2018\u2019\u201c\u201d\u2026\u2013\u2014-")
+PROSE_PIECES += list("_*#>&<`[]\\|~\t\u00a0\u00b2\u00e9\u00df\u0301\u2028\u0085\x0c")
+PROSE_PIECES += ["a", "b", " ", "\n", "\n\n", "1. ", "- ", "+ ", "  ", "==", "--", "http://x.y", "Mr. ", "I."]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_plain_prose_is_rendered_as_python_markdown_renders_it(seed: int) -> None:
+    rng = random.Random(seed)
+    reference = _every_pattern(False)
+    texts = ["".join(rng.choice(PROSE_PIECES) for _ in range(rng.randint(1, 16))) for _ in range(60_000)]
+    plain = [text for text in texts if plain_paragraphs(text) is not None]
+    assert len(plain) > 2000  # the quick path is taken often enough to be tested
+    assert [text for text in plain if plain_paragraphs(text) != converted(reference, text)] == []
+
+
+def test_plain_prose_is_only_prose() -> None:
+    assert plain_paragraphs("Talks resume; \u201cno deal yet,\u201d (Reuters) 40% said.\n\nMore.\n") == (
+        "<p>Talks resume; \u201cno deal yet,\u201d (Reuters) 40% said.</p>\n<p>More.</p>"
+    )
+    not_prose = [
+        "1. first",
+        "- item",
+        "snake_case",
+        "AT&T",
+        "a  \nb",
+        " indented",
+        "# title",
+        "x\n===",
+        "a\tb",
+    ]
+    assert [text for text in not_prose if plain_paragraphs(text) is not None] == []
