@@ -24,6 +24,7 @@ from .cache import (
     CACHE_VERSION,
     compiled_templates_folder,
     exclusive,
+    output_lock,
     read_marker,
     sign_marker,
     written_marker,
@@ -226,7 +227,7 @@ class Builder(CacheState):
         with collector_paused():
             if self.cache_file is None:
                 return self._build(as_of, hint)
-            with exclusive(self.root / CACHE_DIR / f"{self._key()}.lock"):
+            with exclusive(output_lock(self.root / CACHE_DIR, self.out)):
                 return self._build_noticing(as_of, hint)
 
     def _build_noticing(self, as_of: str | date | None, hint: Collection[str] | None) -> BuildReport:

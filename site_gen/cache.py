@@ -57,7 +57,8 @@ def prune_caches(folder: Path) -> None:
         stem = owner.name[: -len(".out")]
         suffixes = (".pickle", ".bulk.pickle", ".inputs.pickle", ".lock", ".out")
         files = [folder / f"{stem}{suffix}" for suffix in suffixes]
-        for path in [*folder.glob(f"{stem}.records-*.pickle"), *files, written_marker(folder, out)]:
+        folder_files = [written_marker(folder, out), output_lock(folder, out)]
+        for path in [*folder.glob(f"{stem}.records-*.pickle"), *files, *folder_files]:
             try:
                 path.unlink()
             except OSError:
@@ -69,6 +70,13 @@ def written_marker(folder: Path, out: Path) -> Path:
     (see Builder._build_noticing): one per output folder, whatever the drafts and base URL."""
     digest = hashlib.blake2b(str(out).encode(), digest_size=8).hexdigest()
     return folder / f"written-{digest}"
+
+
+def output_lock(folder: Path, out: Path) -> Path:
+    """The lock every build into `out` holds while it runs, whatever its drafts and
+    base URL: two builds into one folder take turns (a `build --drafts` beside a
+    `build`, or beside `build --watch`)."""
+    return written_marker(folder, out).with_suffix(".lock")
 
 
 def read_marker(marker: Path) -> str:

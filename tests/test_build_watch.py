@@ -7,14 +7,16 @@ sharing serve's rebuild loop; what it leaves must always equal a fresh build.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Iterable
 
 import pytest
-from buildkit import site_gen, tree
+from buildkit import Run, site_gen, tree
 from test_serve import CHANGE_LINE, OLD_TITLE, STORY, STORY_PAGE, Running, edit
 
 from site_gen.builder import Builder
+from site_gen.cache import CACHE_DIR, exclusive, output_lock
 from site_gen.rebuild import Rebuilder, watch_builder
 from site_gen.search import INDEX_DIR, pagefind_program
 
@@ -183,6 +185,27 @@ def test_a_build_by_another_process_in_between_is_noticed(example_site: Path, tm
     clean = tmp_path / "clean"
     assert Builder(example_site, clean).build(AS_OF).ok
     assert tree(out) == tree(clean)
+
+
+def test_builds_into_one_folder_take_turns_whatever_their_drafts(example_site: Path, tmp_path: Path) -> None:
+    """While a build without drafts holds the folder (its lock, held here), a
+    `build --drafts` into the same folder waits, then builds."""
+    out = (tmp_path / "out").resolve()
+    assert Builder(example_site, out).build(AS_OF).ok
+    before = tree(out)
+    ran: list[Run] = []
+
+    def build_with_drafts() -> None:
+        ran.append(site_gen("--site", example_site, "build", "--drafts", "--as-of", AS_OF, "--out", out))
+
+    other = threading.Thread(target=build_with_drafts)
+    with exclusive(output_lock(example_site / CACHE_DIR, out)):
+        other.start()
+        other.join(timeout=4)  # the build takes about a second when it need not wait
+        assert other.is_alive() and tree(out) == before
+    other.join(timeout=120)
+    assert ran and ran[0].code == 0, ran
+    assert tree(out) != before  # the drafts are in
 
 
 def test_stopping_first_makes_what_the_edits_put_off(

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from site_gen import index, produce
 from site_gen.builder import Builder
+from site_gen.cache import written_marker
 from site_gen.errors import Problems
 from site_gen.incremental import KeptList, ViewMemo
 from site_gen.loader import Loader
@@ -443,6 +444,8 @@ def test_the_cache_of_a_removed_output_folder_is_pruned(tmp_path: Path) -> None:
     stems = {name.split(".")[0] for name in after if name.startswith("build-")}
     assert len(stems) == 1, after  # only the kept folder's cache is left
     assert (cache / f"{stems.pop()}.out").read_text(encoding="utf-8").strip() == str(kept.resolve())
+    folders = {name.split(".")[0] for name in after if name.startswith("written-")}
+    assert folders == {written_marker(cache, kept.resolve()).name}, after  # its marker and lock only
     again = Builder(site, kept).build(AS_OF)  # and it still works
     assert again.ok and not again.written
 
