@@ -273,6 +273,7 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     )
     assert run.returncode == 0, run.stdout + run.stderr
     for row in (
+        "corpus read into the page cache",
         "cold build",
         "no-change rebuild",
         "one-story edit (fresh process)",
@@ -305,6 +306,9 @@ def test_bench_linear_pairs_cold_builds_into_fresh_folders(tmp_path: Path) -> No
     assert re.search(r"^targets +(met|NOT met)$", run.stdout, re.MULTILINE), run.stdout
     assert not list(tmp_path.glob("linear-out-*"))  # outputs removed, corpora kept
     assert (tmp_path / "corpus-90-s1" / "site.yaml").is_file()
+    reads = re.findall(r"^read (corpus-\d+-s1) into the page cache: (\d+) files", run.stdout, re.MULTILINE)
+    assert [name for name, _ in reads] == ["corpus-30-s1", "corpus-90-s1", "corpus-30-s1"], run.stdout
+    assert all(int(files) > 30 for _, files in reads)
 
 
 def bench_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
