@@ -266,6 +266,7 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     """bench/run.py itself, end to end at a small N: every row it promises is printed,
     and its own checks (a restarted serve answered by the quick check, edits that
     build) hold. The figures are not judged here: targets live in the benchmark."""
+    (tmp_path / "out-60").mkdir()  # an earlier run's output: removed after this run's builds
     run = bench_script(
         "run.py",
         *("--stories", "60", "--serve-edits", "2", "--watch-settle", "1", "--watch-edits", "2"),
@@ -291,11 +292,15 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     assert len(figures["restart_edit_ms"]) == 3 and figures["restart_prime_s"] > 0
     durations = ("serve_warm_s", "serve_collector_first_s", "restart_warm_s", "restart_collector_s")
     assert all(figures[name] >= 0 for name in durations), {name: figures[name] for name in durations}
+    outputs = list(tmp_path.glob("out-60*"))
+    assert len(outputs) == 1 and (outputs[0] / "index.html").is_file(), outputs  # this run's only
+    assert "earlier outputs removed" in run.stdout
 
 
 def test_bench_linear_pairs_cold_builds_into_fresh_folders(tmp_path: Path) -> None:
     """bench/linear.py at a small N: three cold builds (small, big, small), each into a
     folder of its own that it removes, and the ratios and the verdict printed."""
+    (tmp_path / "linear-out-small-1-1").mkdir()  # left by a run that was stopped
     run = bench_script("linear.py", "--small", "30", "--big", "90", "--settle", "0", "--work", str(tmp_path))
     assert run.returncode == 0, run.stdout + run.stderr
     builds = [line.split() for line in run.stdout.splitlines() if line.startswith(("small-", "big "))]
@@ -304,7 +309,8 @@ def test_bench_linear_pairs_cold_builds_into_fresh_folders(tmp_path: Path) -> No
     assert all(float(b[2]) > 0 for b in builds)
     assert "target <= 3.3x for 3x the stories" in run.stdout
     assert re.search(r"^targets +(met|NOT met)$", run.stdout, re.MULTILINE), run.stdout
-    assert not list(tmp_path.glob("linear-out-*"))  # outputs removed, corpora kept
+    assert "removed 1 folders left by an earlier run; waiting 0 s" in run.stdout
+    assert not list(tmp_path.glob("linear-out-*"))  # outputs removed after the builds, corpora kept
     assert (tmp_path / "corpus-90-s1" / "site.yaml").is_file()
     reads = re.findall(r"^read (corpus-\d+-s1) into the page cache: (\d+) files", run.stdout, re.MULTILINE)
     assert [name for name, _ in reads] == ["corpus-30-s1", "corpus-90-s1", "corpus-30-s1"], run.stdout
