@@ -157,6 +157,25 @@ def _decode(data: bytes) -> tuple[str | None, tuple[int, int, str]]:
         return None, (line, col, f"not valid UTF-8 (byte 0x{byte:02X}); re-save the file as UTF-8")
 
 
+# Mistakes reported where what they leave open was opened (the quote, the bracket, the
+# line without ': '), not where the parser gave up (often the end of the file): the
+# words LibYAML's and PyYAML's messages share, and what to do.
+_OPENED_HINTS = {
+    "while scanning a quoted scalar": (
+        "end of stream",
+        "a quoted value opened here is never closed; end it with the same quote",
+    ),
+    "while scanning an alias": ("", "a value cannot start with '*'; put the whole value in quotes"),
+    "while parsing a flow sequence": ("", "a list opened here with '[' is not closed; end it with ']'"),
+    "while parsing a flow mapping": ("", "a mapping opened here with '{' is not closed; end it with '}'"),
+    "while scanning a simple key": (
+        "could not find expected ':'",
+        "this line is not 'field: value'; add ': ' after the field's name, or indent the line "
+        "under the field it continues (a '|' or '>' block's text, a '- ' item)",
+    ),
+}
+
+
 def _marked(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
     mark = exc.problem_mark or exc.context_mark
     problem = (exc.problem or exc.context or "not valid YAML").strip()
@@ -164,6 +183,11 @@ def _marked(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
         problem = f"{exc.context.strip()}, {exc.problem.strip()}"
     said = problem
     hint = next((h for key, h in _HINTS.items() if key in said), None)
+    for context, (needs, opened) in _OPENED_HINTS.items():
+        if said.startswith(context) and needs in said and exc.context_mark is not None:
+            mark, hint = exc.context_mark, opened
+    if mark is not None and hint is None:
+        hint = _hint_at(said, text, mark.index)
     if mark is not None and text[mark.index : mark.index + 1] == "\t":
         hint = "YAML forbids tabs; indent with spaces"
     if "escape" in problem:
@@ -174,6 +198,19 @@ def _marked(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
     if mark is None:
         return 1, 1, message
     return mark.line + 1, mark.column + 1, message
+
+
+def _hint_at(said: str, text: str, index: int) -> str | None:
+    """What to do about a character YAML refused at `index`, or a line it did not expect."""
+    char = text[index : index + 1]
+    if "cannot start any token" in said:
+        return f"a value cannot start with '{char}'; put the whole value in quotes"
+    if "while parsing a block" in said:
+        before = text[text.rfind("\n", 0, index) + 1 : index].rstrip()
+        if before.endswith(('"', "'")) and ": " in before:
+            return "a value that starts with a quote ends with it; quote the whole value with the other quote"
+        return "check the indentation: a record's fields start in one column, and a list's items line up"
+    return None
 
 
 def _position(text: str, index: int) -> tuple[int, int]:

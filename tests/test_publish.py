@@ -114,7 +114,7 @@ def test_publish_to_with_a_broken_record_leaves_the_folder_exactly_as_it_was(
     (site / "content/topics/harbour-bridge-repairs.yaml").write_text("title: Changed\nsummary: S\n")
     result = run_cli("--site", site, "publish", "--to", target, *AS_OF)
     assert result.code == 1, result
-    assert "content/people/robin-example.yaml:2:1: error: not valid YAML" in result.stderr
+    assert "content/people/robin-example.yaml:1:7: error: not valid YAML" in result.stderr  # at its [
     assert "nothing was published" in result.stderr and "Traceback" not in result.stderr
     assert tree(target) == before and stamps(target) == before_stamps
     assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "site"]

@@ -270,6 +270,30 @@ def test_colon_space_in_plain_text_gives_the_position_and_the_hint(any_loader):
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "col", "hint"),
+    [
+        # Located where what is left open was opened, not at the end of the file.
+        ('title: "Broken\nsummary: fine\n', 1, 8, "a quoted value opened here is never closed"),
+        ("title: 'Broken\nsummary: fine\n", 1, 8, "end it with the same quote"),
+        ("title: x\ntopics: [a, b\nsummary: fine\n", 2, 9, "a list opened here with '[' is not closed"),
+        ("title: x\nsource: {name: a\nsummary: x\n", 2, 9, "opened here with '{' is not closed"),
+        ("title: x\nsummary fine\ndate: 2025-01-01\n", 2, 1, "this line is not 'field: value'"),
+        ("summary: |\ntext\n", 2, 1, "indent the line under the field it continues"),
+        # Located at the character refused.
+        ("title: @handle\n", 1, 8, "a value cannot start with '@'; put the whole value in quotes"),
+        ("title: `code`\n", 1, 8, "a value cannot start with '`'"),
+        ("title: %x\n", 1, 8, "a value cannot start with '%'"),
+        ("title: *bold*\n", 1, 8, "a value cannot start with '*'"),
+        ('title: "Quoted" and more\n', 1, 17, "quote the whole value with the other quote"),
+        ("title: x\n- a\n", 2, 1, "check the indentation"),
+        ("topics:\n  - a\n - b\n", 3, 2, "check the indentation"),
+    ],
+)
+def test_common_yaml_mistakes_say_where_and_what_to_do(any_loader, text, line, col, hint):
+    assert_problem(text, line, col, "not valid YAML", hint)
+
+
 def test_tab_indentation_is_refused_with_a_hint(any_loader):
     assert_problem("source:\n\tname: a\n", 2, 1, "YAML forbids tabs", "indent with spaces")
 
