@@ -107,8 +107,9 @@ def time_generation() -> int:
     return int(time.time() * 1000)
 
 
-def overlay(errors: tuple[str, ...]) -> str:
-    """The error panel shown above the last good content."""
+def overlay(errors: tuple[str, ...], built: bool = True) -> str:
+    """The error panel shown above the last good content (`built`), or above the
+    stand-in page of a site that no build has made yet."""
     items = "".join(
         f'<li style="margin:.2rem 0"><code style="font:13px/1.4 ui-monospace,monospace;'
         f'white-space:pre-wrap">{html.escape(line)}</code></li>'
@@ -119,9 +120,13 @@ def overlay(errors: tuple[str, ...]) -> str:
         "max-height:60vh;overflow:auto;margin:0;padding:.75rem 1rem;background:#fff1f0;color:#5c0011;"
         'border-bottom:3px solid #a8071a;font:15px/1.4 system-ui,sans-serif;text-align:left">'
         f'<p style="margin:0 0 .4rem"><strong>The last build failed with {plural(len(errors), "error")}.'
-        "</strong> This is the last good version of the page; it reloads once the files are fixed.</p>"
+        f"</strong> {_SHOWN if built else _NOT_SHOWN} It reloads once the files are fixed.</p>"
         f'<ul style="margin:0;padding-left:1.2rem">{items}</ul></div>'
     )
+
+
+_SHOWN = "This is the last good version of the page."
+_NOT_SHOWN = "No build has made this site yet, so there is no page to show."
 
 
 def inject(page: bytes, extra: str) -> bytes:
@@ -332,14 +337,15 @@ class PageHandler(tornado.web.RequestHandler):
             self._send(404, "404.html", page, state)
         elif state.errors:
             title = "The site has not been built yet"
-            self._send(503, "index.html", fallback_page(title, "Fix the errors below."), state)
+            self._send(503, "index.html", fallback_page(title, "Fix the errors above."), state, built=False)
         else:
             self._send(404, "404.html", fallback_page("Page not found", "There is no page here."), state)
 
-    def _send(self, status: int, name: str, data: bytes, state: State) -> None:
+    def _send(self, status: int, name: str, data: bytes, state: State, built: bool = True) -> None:
         kind = content_type(Path(name))
         if kind.startswith("text/html"):
-            extra = (overlay(state.errors) if state.errors else "") + self.hub.snippet(state.generation)
+            panel = overlay(state.errors, built) if state.errors else ""
+            extra = panel + self.hub.snippet(state.generation)
             data = inject(data, extra)
         self.set_status(status)
         self.set_header("Content-Type", kind)

@@ -292,7 +292,7 @@ def test_an_error_shows_over_the_last_good_page_until_fixed(server: Server, exam
     page = until(overlaid, what="the error overlay")
     assert page.status == 200
     assert OLD_TITLE in page.text  # the last good content, under the overlay
-    assert 'role="alert"' in page.text
+    assert 'role="alert"' in page.text and "This is the last good version of the page." in page.text
     failed = server.wait_for(r"build failed with (\d+) errors?", since=mark)
     assert int(failed.group(1)) >= 2
     problem = server.wait_for(rf"^{re.escape(STORY)}:\d+:\d+: error: ", since=mark).group(0)
@@ -487,6 +487,8 @@ def test_first_build_failing_still_serves_with_the_errors(example_site: Path) ->
         reply = running.page("")
         assert reply.status == 503
         assert 'id="site-gen-errors"' in reply.text and STORY in reply.text
+        assert "No build has made this site yet" in reply.text and "Fix the errors above." in reply.text
+        assert "last good version" not in reply.text  # there is none
         story.write_text(good, encoding="utf-8")
 
         def recovered() -> bool:
