@@ -15,6 +15,11 @@ NEW's lowest over OLD's. Each version works on a copy of the corpus of its own
   one-story edit    the same story's summary changed in both copies, built by
                     a fresh process on the cold build's cache
 
+Each cold build writes into a folder of its own, and all are removed at the
+end: on ext4 without a journal a build right after an output's deletion
+spends seconds looking past the inodes freed (see bench/run.py's
+remove_outputs), and that cost fell on whichever version built second.
+
 Last, every output file of the two versions is compared byte for byte: a
 change meant only to be faster should report them identical.
 """
@@ -49,7 +54,7 @@ class Figures:
     label: str
     code: Path
     corpus: Path
-    out: Path
+    out: Path  # the latest round's output folder (see one_round)
     wall: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
     rss: dict[str, list[float]] = field(default_factory=dict)
@@ -116,7 +121,7 @@ def one_round(number: int, versions: list[Figures]) -> None:
     order = versions if number % 2 else versions[::-1]
     for version in order:
         shutil.rmtree(version.corpus / ".site-gen-cache", ignore_errors=True)
-        shutil.rmtree(version.out, ignore_errors=True)
+        version.out = version.out.with_name(f"{version.out.name.rsplit('-', 1)[0]}-{number}")
         version.add("cold build", *timed_build(version.code, version.corpus, version.out))
     story = pick_stories(versions[0].corpus, 1)[0].relative_to(versions[0].corpus)
     edit_story(versions[0].corpus / story, number)
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, (code, label) in zip(("old", "new"), codes):
             copy = work / f"corpus-{name}"
             shutil.copytree(corpus, copy)
-            versions.append(Figures(label, code, copy, work / f"out-{name}"))
+            versions.append(Figures(label, code, copy, work / f"out-{name}-0"))
         cores = os.cpu_count()
         print(f"site-gen compare: {args.stories} stories, seed {args.seed}, {cores} cores, as of {AS_OF}")
         for number in range(1, args.rounds + 1):

@@ -371,3 +371,24 @@ def test_serve_latency_times_edits_through_a_real_serve() -> None:
     rows = ("2 edits of content/stories/", "edit -> reload message: median", "edit -> page rewritten: median")
     for row in (*rows, "of which the build itself: median"):
         assert row in run.stdout, (row, run.stdout)
+
+
+def test_bench_compare_builds_each_round_into_a_new_folder(tmp_path: Path) -> None:
+    """No round's cold build comes right after an output's deletion (ext4 without a
+    journal then looks past the inodes just freed): each round builds into a folder
+    of its own, and the edit is built into the round's folder."""
+    import compare
+
+    corpus = tmp_path / "corpus"
+    gen_corpus.generate(30, corpus, 1)
+    versions = []
+    for name in ("old", "new"):
+        shutil.copytree(corpus, tmp_path / f"corpus-{name}")
+        versions.append(compare.Figures(name, ROOT, tmp_path / f"corpus-{name}", tmp_path / f"out-{name}-0"))
+    for number in (1, 2):
+        compare.one_round(number, versions)
+        assert [v.out.name for v in versions] == [f"out-old-{number}", f"out-new-{number}"]
+    kept = sorted(path.name for path in tmp_path.glob("out-*"))
+    assert kept == ["out-new-1", "out-new-2", "out-old-1", "out-old-2"]  # none removed between rounds
+    assert all(len(v.wall["cold build"]) == 2 and len(v.wall["one-story edit"]) == 2 for v in versions)
+    assert compare.compare_outputs(versions[0].out, versions[1].out).startswith("identical")
