@@ -54,7 +54,8 @@ class Figures:
     label: str
     code: Path
     corpus: Path
-    out: Path  # the latest round's output folder (see one_round)
+    outs: Path  # where its output folders go: OUTS-1, OUTS-2... one per round
+    out: Path = Path()  # the latest round's (see one_round)
     wall: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
     rss: dict[str, list[float]] = field(default_factory=dict)
@@ -121,7 +122,7 @@ def one_round(number: int, versions: list[Figures]) -> None:
     order = versions if number % 2 else versions[::-1]
     for version in order:
         shutil.rmtree(version.corpus / ".site-gen-cache", ignore_errors=True)
-        version.out = version.out.with_name(f"{version.out.name.rsplit('-', 1)[0]}-{number}")
+        version.out = version.outs.with_name(f"{version.outs.name}-{number}")
         version.add("cold build", *timed_build(version.code, version.corpus, version.out))
     story = pick_stories(versions[0].corpus, 1)[0].relative_to(versions[0].corpus)
     edit_story(versions[0].corpus / story, number)
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, (code, label) in zip(("old", "new"), codes):
             copy = work / f"corpus-{name}"
             shutil.copytree(corpus, copy)
-            versions.append(Figures(label, code, copy, work / f"out-{name}-0"))
+            versions.append(Figures(label, code, copy, work / f"out-{name}"))
         cores = os.cpu_count()
         print(f"site-gen compare: {args.stories} stories, seed {args.seed}, {cores} cores, as of {AS_OF}")
         for number in range(1, args.rounds + 1):

@@ -107,6 +107,10 @@ def time_generation() -> int:
     return int(time.time() * 1000)
 
 
+_SHOWN = "This is the last good version of the page."
+_NOT_SHOWN = "No build has made this site yet, so there is no page to show."
+
+
 def overlay(errors: tuple[str, ...], built: bool = True) -> str:
     """The error panel shown above the last good content (`built`), or above the
     stand-in page of a site that no build has made yet."""
@@ -123,10 +127,6 @@ def overlay(errors: tuple[str, ...], built: bool = True) -> str:
         f"</strong> {_SHOWN if built else _NOT_SHOWN} It reloads once the files are fixed.</p>"
         f'<ul style="margin:0;padding-left:1.2rem">{items}</ul></div>'
     )
-
-
-_SHOWN = "This is the last good version of the page."
-_NOT_SHOWN = "No build has made this site yet, so there is no page to show."
 
 
 def inject(page: bytes, extra: str) -> bytes:

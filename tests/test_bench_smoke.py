@@ -384,7 +384,7 @@ def test_bench_compare_builds_each_round_into_a_new_folder(tmp_path: Path) -> No
     versions = []
     for name in ("old", "new"):
         shutil.copytree(corpus, tmp_path / f"corpus-{name}")
-        versions.append(compare.Figures(name, ROOT, tmp_path / f"corpus-{name}", tmp_path / f"out-{name}-0"))
+        versions.append(compare.Figures(name, ROOT, tmp_path / f"corpus-{name}", tmp_path / f"out-{name}"))
     for number in (1, 2):
         compare.one_round(number, versions)
         assert [v.out.name for v in versions] == [f"out-old-{number}", f"out-new-{number}"]

@@ -282,6 +282,7 @@ def test_colon_space_in_plain_text_gives_the_position_and_the_hint(any_loader):
         ("summary: |\ntext\n", 2, 1, "indent the line under the field it continues"),
         # Located at the character refused.
         ("title: @handle\n", 1, 8, "a value cannot start with '@'; put the whole value in quotes"),
+        ("title: é€漢字\nname: @x\n", 2, 7, "a value cannot start with '@'"),  # found by character, not byte
         ("title: `code`\n", 1, 8, "a value cannot start with '`'"),
         ("title: %x\n", 1, 8, "a value cannot start with '%'"),
         ("title: *bold*\n", 1, 8, "a value cannot start with '*'"),
