@@ -244,8 +244,9 @@ class Bench:
         self.corpus = corpus_path(self.work, self.n, args.seed)
         # A folder of its own: removing the last run's first would slow this run's cold
         # build (see remove_outputs), so that is done after the run.
-        self.out = self.work / f"out-{self.n}-{time.time_ns()}"
-        self.hugo_out = self.work / f"hugo-out-{self.n}-{time.time_ns()}"
+        run_id = time.time_ns()
+        self.out = self.work / f"out-{self.n}-{run_id}"
+        self.hugo_out = self.work / f"hugo-out-{self.n}-{run_id}"
         self.seed = args.seed
         self.serve_edits = args.serve_edits
         self.results: dict[str, object] = {"stories": self.n, "seed": self.seed, "cores": os.cpu_count()}
