@@ -20,7 +20,7 @@ from typing import Any, Collection, Iterable, Iterator
 from .index import Site, kept_references
 from .model import Record
 from .places import differing_places
-from .routes import TIMELINE_KINDS, TOPIC_LIST, Urls, timeline_years_of, year_of
+from .routes import TIMELINE_KINDS, TOPIC_LIST, Urls, timeline_months_of, timeline_years_of, year_of
 
 Key = tuple[str, ...]
 EVERYTHING: Key = ("everything",)
@@ -197,6 +197,29 @@ class TrackedUrls:
     def in_year(self, kind: str, year: int) -> list[Record]:
         self._tracker.add(("in_year", kind, str(year)))
         found = self._urls.in_year(kind, year)
+        self._tracker.records(found)
+        return found
+
+    def _months(self, kind: str, year: int) -> None:
+        # Which months a year has pages for: they change with the records in the
+        # year (which ones, not what they say) and with the months those are in.
+        self._tracker.add(("in_year", kind, str(year)))
+        self._tracker.add(("months", kind, str(year)))
+
+    def months(self, kind: str, year: int) -> list[int]:
+        self._months(kind, year)
+        return self._urls.months(kind, year)
+
+    def month_cutoff(self, kind: str, year: int) -> int:
+        self._months(kind, year)
+        return self._urls.month_cutoff(kind, year)
+
+    def month_path(self, kind: str, year: int, month: int) -> str:
+        return self._urls.month_path(kind, year, month)
+
+    def in_month(self, kind: str, year: int, month: int) -> list[Record]:
+        self._tracker.add(("in_month", kind, f"{year}-{month}"))
+        found = self._urls.in_month(kind, year, month)
         self._tracker.records(found)
         return found
 
@@ -383,6 +406,11 @@ class Inputs:
                 return tuple(self.urls.years(key[1]))
             if tag == "in_year":
                 return tuple((r.kind, r.id) for r in self.urls.in_year(key[1], int(key[2])))
+            if tag == "months":
+                return tuple(self.urls.months(key[1], int(key[2])))
+            if tag == "in_month":
+                year, month = map(int, key[2].split("-"))
+                return tuple((r.kind, r.id) for r in self.urls.in_month(key[1], year, month))
             if tag == "routes":
                 return self.pages
         except (KeyError, IndexError, ValueError):
@@ -439,14 +467,17 @@ class _Reach:
         self.topics_now = set(self.ids.get("topics", ()))
         for record in touched:
             self.topics_now.update(site.topics_of.get(record, ()))
-        # The years (as in_year keys name them) in which touched records are shown now.
+        # The years and months (as in_year and in_month keys name them) in which touched
+        # records are shown now.
         self.years: set[str] = set()
+        self.months: set[str] = set()
         for kind, record_id in touched:
             record = site.records.get(kind, {}).get(record_id)
             if record is None:
                 continue
             if kind in TIMELINE_KINDS:
                 self.years.update(str(year) for year in timeline_years_of(site, record))
+                self.months.update(f"{year}-{month}" for year, month in timeline_months_of(site, record))
             if kind == "quotes":
                 self.years.add(str(year_of(site, record)))
 
@@ -496,6 +527,19 @@ class _Reach:
             # A year's records change only with a record that is in it now or was.
             touched = self.touched
             return [key for key in keys if key[2] in self.years or not touched.isdisjoint(values[key] or ())]
+        if tag == "in_month":
+            touched = self.touched
+            return [key for key in keys if key[2] in self.months or not touched.isdisjoint(values[key] or ())]
+        if tag == "months":
+            # A year's months change only with a record in it now or before (the year's
+            # records, noted with its months by every page that reads them: TrackedUrls).
+            touched, years = self.touched, self.years
+            return [
+                key
+                for key in keys
+                if key[2] in years
+                or not touched.isdisjoint(values.get(("in_year", key[1], key[2]), touched) or ())
+            ]
         return keys
 
     def changes(self, key: Key, old: Any) -> bool:

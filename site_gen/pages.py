@@ -316,17 +316,87 @@ def _unique(records: list[Record]) -> list[Record]:
 
 
 def timeline(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
-    years = _shown_years(vb, "timeline", arg)
+    """The merged timeline: the list page (arg ""), an earlier year ("2024") or, for a
+    year split by month, one month of it ("2024/03")."""
+    if "/" in arg:
+        return _timeline_month(vb, arg)
+    years = sorted(_shown_years(vb, "timeline", arg))
     path = vb.urls.archive("timeline", int(arg)) if arg else "timeline/"
-    # Only the shown years' records: a year page never reads the whole archive.
-    everything = _unique([r for y in sorted(years) for r in vb.urls.in_year("timeline", y)])
+    # Only the shown years' (or months') records: a page never reads the whole archive.
+    everything, months = _timeline_shown(vb, years, listed=not arg)
     title = "Timeline" if not arg else f"Timeline: {arg}"
     crumbs = (Link("timeline/", "Timeline"),) + ((Link(path, arg),) if arg else ())
     return "timeline.html", {
         "page": vb.page(path, title, "timeline", crumbs=crumbs),
         "year": int(arg) if arg else None,
+        "period": arg,
         "years": _year_links(vb, "timeline"),
-        "timeline": vb.timeline(everything, years, path) if years else (),
+        "months": _month_links(vb, years, listed=not arg),
+        "months_year": next((y for y in years if vb.urls.months("timeline", y)), None),
+        "timeline": vb.timeline(everything, set(years), path, months) if years else (),
+    }
+
+
+def _timeline_shown(vb: ViewBuilder, years: list[int], listed: bool) -> tuple[list[Record], Any]:
+    """The records a timeline page shows for `years`, and the month headings it shows
+    them under (None: all of those years'). A year split by month shows the entries
+    dated by the year alone and, on the list page, its months from the month cutoff on."""
+    urls, records, headings, split = vb.urls, [], set(), False
+    for year in years:
+        months = urls.months("timeline", year)
+        if not months:
+            records += urls.in_year("timeline", year)
+            headings.update((year, m) for m in range(13))
+            continue
+        split = True
+        first = urls.month_cutoff("timeline", year) if listed else 13
+        for month in (m for m in months if m == 0 or m >= first):
+            records += urls.in_month("timeline", year, month)
+            headings.add((year, month))
+    return _unique(records), (headings if split else None)
+
+
+def _month_links(vb: ViewBuilder, years: list[int], listed: bool) -> tuple[Link, ...]:
+    """The month pages of the shown years split by month: all of an archived year's,
+    the list page's months before its month cutoff."""
+    urls, links = vb.urls, []
+    for year in years:
+        months = [m for m in urls.months("timeline", year) if m]
+        if listed:
+            cutoff = urls.month_cutoff("timeline", year)
+            months = [m for m in months if m < cutoff]
+        links += [Link(urls.month_path("timeline", year, m), _month_name(m)) for m in months]
+    return tuple(links)
+
+
+def _month_name(month: int, year: int | None = None) -> str:
+    from .dates import MONTH_NAMES
+
+    return MONTH_NAMES[month] if year is None else f"{MONTH_NAMES[month]} {year}"
+
+
+def _timeline_month(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    """One month of a year the merged timeline splits by month ("2024/03")."""
+    year, month = map(int, arg.split("/"))
+    urls = vb.urls
+    path = urls.month_path("timeline", year, month)
+    shown = urls.in_month("timeline", year, month)
+    name = _month_name(month, year)
+    year_page = urls.archive("timeline", year)
+    months = [m for m in urls.months("timeline", year) if m]
+    crumbs: tuple[Link, ...] = (Link("timeline/", "Timeline"), Link(path, name))
+    if year_page == urls.list_path("timeline"):  # a listed year: its earlier months have pages
+        months = [m for m in months if m < urls.month_cutoff("timeline", year)]
+    else:
+        crumbs = (crumbs[0], Link(year_page, str(year)), crumbs[1])
+    return "timeline.html", {
+        "page": vb.page(path, f"Timeline: {name}", "timeline", crumbs=crumbs),
+        "year": year,
+        "period": name,
+        "years": _year_links(vb, "timeline"),
+        "months": tuple(Link(urls.month_path("timeline", year, m), _month_name(m)) for m in months),
+        "months_year": year,
+        "timeline": vb.timeline(shown, {year}, path, {(year, month)}),
     }
 
 

@@ -162,18 +162,20 @@ class SharedViews(ViewBuilder):
         outer |= kept.deps
         return list(kept.values)  # patched in place by the next build
 
-    def timeline(self, records: list[Record], years: Any = None, user: str | None = None) -> Any:
+    def timeline(
+        self, records: list[Record], years: Any = None, user: str | None = None, months: Any = None
+    ) -> Any:
         """A page's timeline; a serving builder keeps its entries' order between builds and
         moves only the entries of records whose entries are new (a year page has thousands)."""
         if user is None or not self._kept.keeps_lists:
-            return super().timeline(records, years)
+            return super().timeline(records, years, months=months)
         lists = self.each("entries", records, super().entries, user)
         kept = self._kept.orders.get(user)
         keyed = None if kept is None else _reordered(kept[0], kept[1], lists)
         if keyed is None:
             keyed = sorted(chain.from_iterable(lists), key=entry_order)
         self._kept.orders[user] = (lists, keyed)
-        return self.grouped(keyed, years)
+        return self.grouped(keyed, years, months)
 
     def month_group(self, month: tuple[int, int], entries: tuple[Any, ...]) -> Any:
         """The same group object for the same entry objects, so that templates can

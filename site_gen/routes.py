@@ -62,7 +62,13 @@ def _point_years(site: Site, record: Record) -> list[int]:
     return _years(site, record, "point_years", lambda when, tz: when.start(tz).astimezone(tz).year)
 
 
-def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int]) -> list[int]:
+def timeline_months_of(site: Site, record: Record) -> list[tuple[int, int]]:
+    """The (year, month) headings of `record`'s timeline entries, sorted (month 0: a
+    date given by its year alone)."""
+    return _years(site, record, "timeline_months", lambda when, tz: when.month_key(tz))
+
+
+def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], Any]) -> list[Any]:
     memo = record.derived(site.config.timezone)
     years = memo.get(name)
     if years is None:
@@ -130,6 +136,12 @@ SPLIT_ABOVE = 100
 """A topic's page, or /questions/' settled questions, with more records than this
 keep only the recent years; each earlier year gets a page of its own."""
 
+MONTHS_ABOVE = 400
+"""A year of the merged timeline with more records than this is shown a month per
+page (a desk that files thousands of records a year would otherwise get a year
+page of megabytes); its year page lists the months and holds the entries dated
+by the year alone."""
+
 TOPIC_LIST = "topics/"
 QUESTION_ARCHIVE = "archive/"
 
@@ -158,6 +170,7 @@ class Urls:
         self._slots: dict[tuple[str, str], YearSlots] = {}
         self._listed: dict[str, tuple[list[Record], list[int]]] = {}  # see _records_of
         self._routes: dict[str, tuple[tuple[str, ...], list[Route]]] = {}
+        self._months: dict[int, list[int]] = {}
         self.quote_years = sorted(self._slots_of("quotes", "quotes").years(), reverse=True)
         points = set()
         for kind in TIMELINE_KINDS:
@@ -211,6 +224,63 @@ class Urls:
         if name == "timeline":
             return [r for kind in TIMELINE_KINDS for r in self._slots_of("timeline", kind).of(year)]
         return self._split_list(name)[1].get(year, [])
+
+    def months(self, name: str, year: int) -> list[int]:
+        """The months of `year` that `name` shows a page each for, or none when the
+        year fits one page (0 among them: entries dated by the year alone, shown on
+        the page that shows the year). Only the merged timeline splits by month."""
+        if name != "timeline":
+            return []
+        found = self._months.get(year)
+        if found is None:
+            found = self._months[year] = self._months_of(year)
+        return found
+
+    def _months_of(self, year: int) -> list[int]:
+        # Kept while the year's slot of every kind is the same object (a patched
+        # YearSlots copies only the slots of the years an edit touched).
+        slots = tuple(self._slots_of("timeline", kind).members.get(year) for kind in TIMELINE_KINDS)
+        key = f"slots:months:{year}"
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == MONTHS_ABOVE and all(a is b for a, b in zip(kept[1], slots)):
+            return kept[2]
+        months: list[int] = []
+        if sum(len(slot) for slot in slots if slot) > MONTHS_ABOVE:
+            site, records = self.site, self.in_year("timeline", year)
+            months = sorted({m for r in records for y, m in timeline_months_of(site, r) if y == year})
+        self._kept[key] = (MONTHS_ABOVE, slots, months)
+        return months
+
+    def month_cutoff(self, name: str, year: int) -> int:
+        """The first month of a year split by month that the list page itself shows:
+        the as-of month in the as-of year, every month of a later year, and the last
+        month of a newest year that is already past."""
+        as_of = self.site.options.as_of
+        if year != as_of.year:
+            return 1 if year > as_of.year else max(self.months(name, year), default=1)
+        return as_of.month
+
+    def month_pages(self, name: str) -> list[tuple[int, int]]:
+        """The (year, month) of every month page of `name`, newest first: each month of
+        an archived year split by month, and the months of a listed one before its
+        month cutoff."""
+        archived = set(self.archived(name))
+        pages = []
+        for year in self.years(name):
+            months = [m for m in self.months(name, year) if m]
+            if months and year not in archived:
+                cutoff = self.month_cutoff(name, year)
+                months = [m for m in months if m < cutoff]
+            pages += [(year, m) for m in reversed(months)]
+        return pages
+
+    def month_path(self, name: str, year: int, month: int) -> str:
+        return f"{name}/{year}/{month:02d}/"
+
+    def in_month(self, name: str, year: int, month: int) -> list[Record]:
+        """The records `name` shows under the heading of `month` of `year` (0: the year alone)."""
+        heading, site = (year, month), self.site
+        return [r for r in self.in_year(name, year) if heading in timeline_months_of(site, r)]
 
     def _split_list(self, name: str) -> tuple[list[int], dict[int, list[Record]]]:
         """A list split only when it is long: its years and each year's records
@@ -338,6 +408,9 @@ def plan(site: Site, urls: Urls) -> list[Route]:
     """Every file the site is made of, in a stable order."""
     routes = list(FIXED_ROUTES)
     routes += [Route(f"timeline/{y}/index.html", "timeline", str(y)) for y in urls.archived("timeline")]
+    for year, month in urls.month_pages("timeline"):
+        path = urls.month_path("timeline", year, month)
+        routes.append(Route(f"{path}index.html", "timeline", f"{year}/{month:02d}"))
     routes += [Route(f"quotes/{y}/index.html", "quotes", str(y)) for y in urls.archived("quotes")]
     settled = urls.archived("questions")
     routes += [Route(f"{urls.archive('questions', y)}index.html", "questions", str(y)) for y in settled]

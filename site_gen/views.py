@@ -399,23 +399,34 @@ class ViewBuilder:
         )  # type: ignore[arg-type]
 
     def timeline(
-        self, records: list[Record], years: Container[int] | None = None, user: str | None = None
+        self,
+        records: list[Record],
+        years: Container[int] | None = None,
+        user: str | None = None,
+        months: Container[tuple[int, int]] | None = None,
     ) -> tuple[MonthGroup, ...]:
-        """Entries in date order (only those of `years`, when given), under month or year
-        headings. `user`: the page (a builder that keeps views keeps its order too)."""
+        """Entries in date order (only those of `years` and `months`, when given), under
+        month or year headings. `user`: the page (a builder that keeps views keeps its
+        order too)."""
         keyed = [pair for record in records for pair in self.entries(record)]
         keyed.sort(key=entry_order)
-        return self.grouped(keyed, years)
+        return self.grouped(keyed, years, months)
 
-    def grouped(self, keyed: list[tuple[Any, Entry]], years: Container[int] | None) -> tuple[MonthGroup, ...]:
-        """Entries in date order under their month headings (those of `years`, when given)."""
+    def grouped(
+        self,
+        keyed: list[tuple[Any, Entry]],
+        years: Container[int] | None,
+        months: Container[tuple[int, int]] | None = None,
+    ) -> tuple[MonthGroup, ...]:
+        """Entries in date order under their month headings (those of `years` and
+        `months`, when given)."""
         # Grouped in C (groupby, attrgetter): a year's page has thousands of entries,
         # grouped again at every edit while serving.
         runs = groupby(map(itemgetter(1), keyed), attrgetter("month"))
         return tuple(
             self.month_group(month, tuple(entries))
             for month, entries in runs
-            if years is None or month[0] in years
+            if (years is None or month[0] in years) and (months is None or month in months)
         )
 
     def month_group(self, month: tuple[int, int], entries: tuple[Entry, ...]) -> MonthGroup:

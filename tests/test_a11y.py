@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from readerkit import (  # noqa: F401
@@ -19,6 +20,7 @@ from readerkit import (  # noqa: F401
     hostile,
     one_per_kind,
     open_search_with_filters,
+    serve,
     sites,
 )
 
@@ -53,6 +55,20 @@ def violations(page, url: str) -> list[str]:
         f"{url}: {v['id']} ({v['help']}) at {[n['target'] for n in v['nodes']][:3]}"
         for v in result["violations"]
     ]
+
+
+def folder_violations(browser, out: Path, rels: list[str], width: int) -> list[str]:  # noqa: ANN001
+    """axe's findings on the pages `rels` of the output folder `out`, served over HTTP
+    (from its parent) and seen at `width` px."""
+    server, origin = serve(out.parent)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        tab = context.new_page()
+        return [v for rel in rels for v in violations(tab, f"{origin}/{out.name}/{rel}")]
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.slow

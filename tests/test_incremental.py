@@ -625,8 +625,9 @@ def test_random_edits_match_a_fresh_full_build(
 ) -> None:
     rng = random.Random(seed)
     extra: dict[str, str | None] = {}
-    if seed > 6:  # every topic and the settled questions split by year, and join again
+    if seed > 6:  # every topic and the settled questions split by year, and join again,
         monkeypatch.setattr(routes, "SPLIT_ABOVE", 2 if seed == 7 else 4)
+        monkeypatch.setattr(routes, "MONTHS_ABOVE", 3 if seed == 7 else 6)  # the timeline by month
         for n, year in enumerate((2022, 2023, 2023)):
             extra[f"content/questions/settled-{n}.yaml"] = (
                 f"question: Old question {n}?\ntopics: [beta]\nraised: {year}-01-02\n"
@@ -667,7 +668,9 @@ def test_random_edits_match_a_fresh_full_build(
         check_step(report, out, reference, history)
         check_bookkeeping(builder, history)
         split_pages.update(
-            rel for rel in reference if re.fullmatch(r"(topics/[^/]+|questions/archive)/\d+/index.html", rel)
+            rel
+            for rel in reference
+            if re.fullmatch(r"(topics/[^/]+|questions/archive|timeline/\d+)/\d+/index.html", rel)
         )
         if step % 5 == 4:  # an unchanged rebuild writes nothing
             again = builder.build(mutator.as_of)
@@ -675,6 +678,7 @@ def test_random_edits_match_a_fresh_full_build(
     if seed > 6:
         assert any(rel.startswith("topics/") for rel in split_pages), split_pages
         assert any(rel.startswith("questions/") for rel in split_pages), split_pages
+        assert any(rel.startswith("timeline/") for rel in split_pages), split_pages
 
 
 def test_drafts_and_base_url_builds_keep_separate_caches(tmp_path: Path) -> None:

@@ -184,17 +184,9 @@ def test_split_pages_are_valid_html(built: Path) -> None:
 @pytest.mark.skipif(not AXE.is_file(), reason="needs tests/js (npm install)")
 @pytest.mark.parametrize("width", [390, 1280])
 def test_split_pages_pass_axe(browser, built: Path, width: int) -> None:  # noqa: ANN001, F811
-    from test_a11y import violations
+    from test_a11y import folder_violations
 
-    server, origin = serve(built.parent)
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    try:
-        page = context.new_page()
-        found = [v for rel in SPLIT_PAGES for v in violations(page, f"{origin}/{built.name}/{rel}")]
-    finally:
-        context.close()
-        server.shutdown()
-        server.server_close()
+    found = folder_violations(browser, built, SPLIT_PAGES, width)
     assert not found, "\n".join(found)
 
 
