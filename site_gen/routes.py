@@ -77,13 +77,14 @@ def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], Any
     return years
 
 
-YearsOf = Callable[[Record], list[int]]  # a record's years by some measure
+YearsOf = Callable[[Record], list[Any]]  # a record's years (or months) by some measure
 
 
 class YearSlots:
-    """One kind's records by year, each at its place in the kind's list: worked
-    out once, then patched where the list holds other objects than last time
-    (a record is the same object while its file is unchanged)."""
+    """One kind's records by year (or by a (year, month) heading), each at its
+    place in the kind's list: worked out once, then patched where the list holds
+    other objects than last time (a record is the same object while its file is
+    unchanged)."""
 
     PATCH_AT_MOST = 64  # changed places; more, and the slots are made anew
 
@@ -91,7 +92,7 @@ class YearSlots:
         """`ids`: the ids of `records` (a kind's list is compared by them, see patched)."""
         self.records, self.ids = records, ids
         self.years_of = years_of
-        self.members: dict[int, dict[int, Record]] = {}
+        self.members: dict[Any, dict[int, Record]] = {}
         for place, record in enumerate(records):
             for year in years_of(record):
                 self.members.setdefault(year, {})[place] = record
@@ -107,7 +108,7 @@ class YearSlots:
         fresh = object.__new__(YearSlots)
         fresh.records, fresh.ids, fresh.years_of = records, ids, years_of
         fresh.members = dict(self.members)
-        copied: set[int] = set()
+        copied: set[Any] = set()
         for place in moved:
             for year in self.years_of(old[place]):
                 fresh._slot(year, copied).pop(place, None)
@@ -117,16 +118,16 @@ class YearSlots:
             del fresh.members[year]
         return fresh
 
-    def _slot(self, year: int, copied: set[int]) -> dict[int, Record]:
+    def _slot(self, year: Any, copied: set[Any]) -> dict[int, Record]:
         if year not in copied:
             copied.add(year)
             self.members[year] = dict(self.members.get(year, {}))
         return self.members[year]
 
-    def years(self) -> set[int]:
+    def years(self) -> set[Any]:
         return set(self.members)
 
-    def of(self, year: int) -> list[Record]:
+    def of(self, year: Any) -> list[Record]:
         """The records with `year`, in the kind's order."""
         found = self.members.get(year)
         return [found[place] for place in sorted(found)] if found else []
@@ -178,16 +179,20 @@ class Urls:
             # Worked out here, in the build's own process, so that it is kept for the next
             # build (an edit while serving patches it) and forked workers share it.
             self._slots_of("timeline", kind)
+            self._slots_of("months", kind)
         self.timeline_years = sorted(points, reverse=True)
 
     def _slots_of(self, name: str, kind: str) -> YearSlots:
         """`kind`'s records by quote year ("quotes"), by the first instant of their
-        timeline points ("points") or by their timeline month headings ("timeline")."""
+        timeline points ("points"), by the years of their timeline month headings
+        ("timeline") or by those headings, (year, month) ("months")."""
         found = self._slots.get((name, kind))
         if found is None:
             site = self.site
-            years_of: Callable[[Record], list[int]]
-            if name == "quotes":
+            years_of: Callable[[Record], list[Any]]
+            if name == "months":
+                years_of = lambda r: timeline_months_of(site, r)  # noqa: E731
+            elif name == "quotes":
                 years_of = lambda r: [year_of(site, r)]  # noqa: E731
             elif name == "points":
                 years_of = lambda r: _point_years(site, r)  # noqa: E731
@@ -237,19 +242,12 @@ class Urls:
         return found
 
     def _months_of(self, year: int) -> list[int]:
-        # Kept while the year's slot of every kind is the same object (a patched
-        # YearSlots copies only the slots of the years an edit touched).
-        slots = tuple(self._slots_of("timeline", kind).members.get(year) for kind in TIMELINE_KINDS)
-        key = f"slots:months:{year}"
-        kept = self._kept.get(key)
-        if kept is not None and kept[0] == MONTHS_ABOVE and all(a is b for a, b in zip(kept[1], slots)):
-            return kept[2]
-        months: list[int] = []
-        if sum(len(slot) for slot in slots if slot) > MONTHS_ABOVE:
-            site, records = self.site, self.in_year("timeline", year)
-            months = sorted({m for r in records for y, m in timeline_months_of(site, r) if y == year})
-        self._kept[key] = (MONTHS_ABOVE, slots, months)
-        return months
+        slots = [self._slots_of("timeline", kind).members.get(year) for kind in TIMELINE_KINDS]
+        if sum(len(slot) for slot in slots if slot) <= MONTHS_ABOVE:
+            return []
+        # The keys of the month slots: an edit looks at a few dozen, not the year's records.
+        headings = (self._slots_of("months", kind).members for kind in TIMELINE_KINDS)
+        return sorted({m for members in headings for y, m in members if y == year})
 
     def month_cutoff(self, name: str, year: int) -> int:
         """The first month of a year split by month that the list page itself shows:
@@ -279,8 +277,9 @@ class Urls:
 
     def in_month(self, name: str, year: int, month: int) -> list[Record]:
         """The records `name` shows under the heading of `month` of `year` (0: the year alone)."""
-        heading, site = (year, month), self.site
-        return [r for r in self.in_year(name, year) if heading in timeline_months_of(site, r)]
+        if name != "timeline":
+            return []
+        return [r for kind in TIMELINE_KINDS for r in self._slots_of("months", kind).of((year, month))]
 
     def _split_list(self, name: str) -> tuple[list[int], dict[int, list[Record]]]:
         """A list split only when it is long: its years and each year's records
