@@ -64,11 +64,13 @@ def _point_years(site: Site, record: Record) -> list[int]:
 
 def timeline_months_of(site: Site, record: Record) -> list[tuple[int, int]]:
     """The (year, month) headings of `record`'s timeline entries, sorted (month 0: a
-    date given by its year alone)."""
-    return _years(site, record, "timeline_months", lambda when, tz: when.month_key(tz))
+    date given by its year alone). Not kept with the record, unlike its years: only
+    the month slots ask, once per record and build (kept, about 120 bytes a record)."""
+    tz = site.config.tz
+    return sorted({when.month_key(tz) for _, when in site.timeline_points(record)})
 
 
-def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], Any]) -> list[Any]:
+def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int]) -> list[int]:
     memo = record.derived(site.config.timezone)
     years = memo.get(name)
     if years is None:
