@@ -153,6 +153,18 @@ def test_without_pagefind_the_build_warns_and_the_site_still_builds(tmp_path: Pa
 # -- in the browser ---------------------------------------------------------------
 
 
+def result_links(page, href: str) -> list[str]:  # noqa: ANN001
+    """The search result links once `href` is among them, or those shown after 15 s:
+    Pagefind's UI adds each result as its fragment arrives, so the first link to
+    appear is not the whole list."""
+    shows = "href => [...document.querySelectorAll('.pagefind-ui__result-link')].some(e => e.href === href)"
+    try:
+        page.wait_for_function(shows, arg=href, timeout=15000)
+    except PlaywrightTimeout:
+        pass  # the caller's assertion says what was shown instead
+    return page.eval_on_selector_all(".pagefind-ui__result-link", "els => els.map(e => e.href)")
+
+
 @pytest.mark.browser
 def test_searching_licences_finds_the_general_licence_question(browser, example: Built) -> None:  # noqa: F811
     page = browser.new_page()
@@ -160,13 +172,11 @@ def test_searching_licences_finds_the_general_licence_question(browser, example:
         page.goto(example.url + "search/")
         field = page.get_by_label("Search stories, questions, topics and people")
         field.fill("licences")
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
-        links = page.eval_on_selector_all(".pagefind-ui__result-link", "els => els.map(e => e.href)")
+        links = result_links(page, example.url + LICENCE_QUESTION)
         assert example.url + LICENCE_QUESTION in links
         # The query in the address (the plain form's way) gives the same results.
         page.goto(example.url + "search/?q=licences")
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
-        first = page.eval_on_selector_all(".pagefind-ui__result-link", "els => els.map(e => e.href)")
+        first = result_links(page, example.url + LICENCE_QUESTION)
         assert example.url + LICENCE_QUESTION in first
         assert page.get_by_label("Search stories, questions, topics and people").input_value() == "licences"
     finally:
@@ -254,20 +264,8 @@ def test_a_site_built_with_another_base_path_searches_from_there(tmp_path: Path,
     page = browser.new_page()
     try:
         page.goto(origin + "/deep/er/site/search/?q=licences")
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
         wanted = origin + "/deep/er/site/" + LICENCE_QUESTION
-        # Results are drawn as their fragments arrive: on a busy machine the first few
-        # can be on the page before the one looked for (seen in a full parallel run).
-        try:
-            page.wait_for_function(
-                "wanted => [...document.querySelectorAll('.pagefind-ui__result-link')]"
-                ".some(e => e.href === wanted)",
-                arg=wanted,
-                timeout=15000,
-            )
-        except PlaywrightTimeout:
-            pass  # the assertion below shows what was found instead
-        links = page.eval_on_selector_all(".pagefind-ui__result-link", "els => els.map(e => e.href)")
+        links = result_links(page, wanted)
         assert wanted in links
         assert out.is_dir()
     finally:
