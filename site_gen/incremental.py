@@ -20,7 +20,15 @@ from typing import Any, Collection, Iterable, Iterator
 from .index import Site, kept_references
 from .model import Record
 from .places import differing_places
-from .routes import TIMELINE_KINDS, TOPIC_LIST, Urls, timeline_months_of, timeline_years_of, year_of
+from .routes import (
+    TIMELINE_KINDS,
+    TOPIC_LIST,
+    Urls,
+    quote_months_of,
+    timeline_months_of,
+    timeline_years_of,
+    year_of,
+)
 
 Key = tuple[str, ...]
 EVERYTHING: Key = ("everything",)
@@ -403,7 +411,11 @@ class Inputs:
             if tag == "url":
                 return self.urls.record(key[1], key[2])
             if tag == "years":
-                return tuple(self.urls.years(key[1]))
+                years = tuple(self.urls.years(key[1]))
+                if key[1] != "quotes":
+                    return years
+                # A quote's address follows its year's months too (see _Reach's "url").
+                return years, tuple(tuple(self.urls.months("quotes", year)) for year in years)
             if tag == "in_year":
                 return tuple((r.kind, r.id) for r in self.urls.in_year(key[1], int(key[2])))
             if tag == "months":
@@ -480,6 +492,7 @@ class _Reach:
                 self.months.update(f"{year}-{month}" for year, month in timeline_months_of(site, record))
             if kind == "quotes":
                 self.years.add(str(year_of(site, record)))
+                self.months.update(f"{year}-{month}" for year, month in quote_months_of(site, record))
 
     def _own(self, tag: str, kind: str, values: dict[Key, Any]) -> list[Key]:
         """The inputs of the group (tag, kind) that belong to a touched record of `kind`
@@ -494,7 +507,8 @@ class _Reach:
         if tag == "rec":
             return self._own(tag, sub, values)
         if tag == "url":
-            # A quote is shown on its year's page (which depends on the years there are).
+            # A quote is shown on its year's or month's page (which depends on the years
+            # there are and on which of their months have pages).
             return keys if sub == "quotes" and self.quote_years_moved else self._own(tag, sub, values)
         if tag == "back":
             # Who refers to a record changes only with a referring record's content.

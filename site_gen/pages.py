@@ -319,53 +319,65 @@ def timeline(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     """The merged timeline: the list page (arg ""), an earlier year ("2024") or, for a
     year split by month, one month of it ("2024/03")."""
     if "/" in arg:
-        return _timeline_month(vb, arg)
+        year, month, shown, context = _month_page(vb, "timeline", arg)
+        entries = vb.timeline(shown, {year}, context["page"].path, {(year, month)})
+        return "timeline.html", {**context, "timeline": entries}
     years = sorted(_shown_years(vb, "timeline", arg))
     path = vb.urls.archive("timeline", int(arg)) if arg else "timeline/"
     # Only the shown years' (or months') records: a page never reads the whole archive.
-    everything, months = _timeline_shown(vb, years, listed=not arg)
-    title = "Timeline" if not arg else f"Timeline: {arg}"
-    crumbs = (Link("timeline/", "Timeline"),) + ((Link(path, arg),) if arg else ())
+    everything, months = _shown_records(vb, "timeline", years, listed=not arg)
     return "timeline.html", {
-        "page": vb.page(path, title, "timeline", crumbs=crumbs),
-        "year": int(arg) if arg else None,
-        "period": arg,
-        "years": _year_links(vb, "timeline"),
-        "months": _month_links(vb, years, listed=not arg),
-        "months_year": next((y for y in years if vb.urls.months("timeline", y)), None),
+        **_list_page(vb, "timeline", arg, years, path),
         "timeline": vb.timeline(everything, set(years), path, months) if years else (),
     }
 
 
-def _timeline_shown(vb: ViewBuilder, years: list[int], listed: bool) -> tuple[list[Record], Any]:
-    """The records a timeline page shows for `years`, and the month headings it shows
-    them under (None: all of those years'). A year split by month shows the entries
+LIST_TITLES = {"timeline": "Timeline", "quotes": "Quotes"}
+
+
+def _list_page(vb: ViewBuilder, name: str, arg: str, years: list[int], path: str) -> Context:
+    """What the list page of `name` or one of its years shows besides its records."""
+    title = LIST_TITLES[name] if not arg else f"{LIST_TITLES[name]}: {arg}"
+    crumbs = (Link(f"{name}/", LIST_TITLES[name]),) + ((Link(path, arg),) if arg else ())
+    return {
+        "page": vb.page(path, title, name, crumbs=crumbs),
+        "year": int(arg) if arg else None,
+        "period": arg,
+        "years": _year_links(vb, name),
+        "months": _month_links(vb, name, years, listed=not arg),
+        "months_year": next((y for y in years if vb.urls.months(name, y)), None),
+    }
+
+
+def _shown_records(vb: ViewBuilder, name: str, years: list[int], listed: bool) -> tuple[list[Record], Any]:
+    """The records the page of `name` shows for `years`, and the month headings it shows
+    them under (None: all of those years'). A year split by month shows the records
     dated by the year alone and, on the list page, its months from the month cutoff on."""
     urls, records, headings, split = vb.urls, [], set(), False
     for year in years:
-        months = urls.months("timeline", year)
+        months = urls.months(name, year)
         if not months:
-            records += urls.in_year("timeline", year)
+            records += urls.in_year(name, year)
             headings.update((year, m) for m in range(13))
             continue
         split = True
-        first = urls.month_cutoff("timeline", year) if listed else 13
+        first = urls.month_cutoff(name, year) if listed else 13
         for month in (m for m in months if m == 0 or m >= first):
-            records += urls.in_month("timeline", year, month)
+            records += urls.in_month(name, year, month)
             headings.add((year, month))
     return _unique(records), (headings if split else None)
 
 
-def _month_links(vb: ViewBuilder, years: list[int], listed: bool) -> tuple[Link, ...]:
+def _month_links(vb: ViewBuilder, name: str, years: list[int], listed: bool) -> tuple[Link, ...]:
     """The month pages of the shown years split by month: all of an archived year's,
     the list page's months before its month cutoff."""
     urls, links = vb.urls, []
     for year in years:
-        months = [m for m in urls.months("timeline", year) if m]
+        months = [m for m in urls.months(name, year) if m]
         if listed:
-            cutoff = urls.month_cutoff("timeline", year)
+            cutoff = urls.month_cutoff(name, year)
             months = [m for m in months if m < cutoff]
-        links += [Link(urls.month_path("timeline", year, m), _month_name(m)) for m in months]
+        links += [Link(urls.month_path(name, year, m), _month_name(m)) for m in months]
     return tuple(links)
 
 
@@ -375,29 +387,34 @@ def _month_name(month: int, year: int | None = None) -> str:
     return MONTH_NAMES[month] if year is None else f"{MONTH_NAMES[month]} {year}"
 
 
-def _timeline_month(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
-    """One month of a year the merged timeline splits by month ("2024/03")."""
+def _month_page(vb: ViewBuilder, name: str, arg: str) -> tuple[int, int, list[Record], Context]:
+    """One month of a year the list `name` splits by month ("2024/03"): the year, the
+    month, its records and what the page shows besides them."""
     year, month = map(int, arg.split("/"))
     urls = vb.urls
-    path = urls.month_path("timeline", year, month)
-    shown = urls.in_month("timeline", year, month)
-    name = _month_name(month, year)
-    year_page = urls.archive("timeline", year)
-    months = [m for m in urls.months("timeline", year) if m]
-    crumbs: tuple[Link, ...] = (Link("timeline/", "Timeline"), Link(path, name))
-    if year_page == urls.list_path("timeline"):  # a listed year: its earlier months have pages
-        months = [m for m in months if m < urls.month_cutoff("timeline", year)]
+    path = urls.month_path(name, year, month)
+    shown = urls.in_month(name, year, month)
+    period = _month_name(month, year)
+    year_page = urls.archive(name, year)
+    months = [m for m in urls.months(name, year) if m]
+    crumbs: tuple[Link, ...] = (Link(f"{name}/", LIST_TITLES[name]), Link(path, period))
+    if year_page == urls.list_path(name):  # a listed year: its earlier months have pages
+        months = [m for m in months if m < urls.month_cutoff(name, year)]
     else:
         crumbs = (crumbs[0], Link(year_page, str(year)), crumbs[1])
-    return "timeline.html", {
-        "page": vb.page(path, f"Timeline: {name}", "timeline", crumbs=crumbs),
-        "year": year,
-        "period": name,
-        "years": _year_links(vb, "timeline"),
-        "months": tuple(Link(urls.month_path("timeline", year, m), _month_name(m)) for m in months),
-        "months_year": year,
-        "timeline": vb.timeline(shown, {year}, path, {(year, month)}),
-    }
+    return (
+        year,
+        month,
+        shown,
+        {
+            "page": vb.page(path, f"{LIST_TITLES[name]}: {period}", name, crumbs=crumbs),
+            "year": year,
+            "period": period,
+            "years": _year_links(vb, name),
+            "months": tuple(Link(urls.month_path(name, year, m), _month_name(m)) for m in months),
+            "months_year": year,
+        },
+    )
 
 
 def _shown_years(vb: ViewBuilder, kind: str, arg: str) -> set[int]:
@@ -527,15 +544,17 @@ def person(vb: ViewBuilder, person_id: str) -> tuple[str, Context]:
 
 
 def quotes(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
-    years = _shown_years(vb, "quotes", arg)
-    path = vb.urls.archive("quotes", int(arg)) if arg else "quotes/"
-    chosen = [q for y in sorted(years) for q in vb.urls.in_year("quotes", y)]
-    title = "Quotes" if not arg else f"Quotes: {arg}"
-    crumbs = (Link("quotes/", "Quotes"),) + ((Link(path, arg),) if arg else ())
+    """All quotes, newest first: the list page (arg ""), an earlier year ("2024") or,
+    for a year split by month, one month of it ("2024/03")."""
+    if "/" in arg:
+        _, _, chosen, context = _month_page(vb, "quotes", arg)
+    else:
+        years = sorted(_shown_years(vb, "quotes", arg))
+        path = vb.urls.archive("quotes", int(arg)) if arg else "quotes/"
+        chosen = _shown_records(vb, "quotes", years, listed=not arg)[0]
+        context = _list_page(vb, "quotes", arg, years, path)
     return "quotes.html", {
-        "page": vb.page(path, title, "quotes", crumbs=crumbs),
-        "year": int(arg) if arg else None,
-        "years": _year_links(vb, "quotes"),
+        **context,
         "quotes": tuple(vb.quote(q) for q in sorted(chosen, key=vb.site.sort_key, reverse=True)),
     }
 

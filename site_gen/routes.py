@@ -71,6 +71,15 @@ def timeline_months_of(site: Site, record: Record) -> list[tuple[int, int]]:
     return sorted({when.month_key(tz) for _, when in site.timeline_points(record)})
 
 
+def quote_months_of(site: Site, record: Record) -> list[tuple[int, int]]:
+    """A quote's heading on the quotes list: (its year, its month), month 0 when its
+    date gives the year alone (its year as `year_of` has it, so a year's months hold
+    exactly that year's quotes)."""
+    year = year_of(site, record)
+    heading = record.date.month_key(site.config.tz)  # type: ignore[union-attr]
+    return [(year, heading[1] if heading[0] == year else 0)]
+
+
 def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int]) -> list[int]:
     memo = record.derived(site.config.timezone)
     years = memo.get(name)
@@ -141,10 +150,10 @@ SPLIT_ABOVE = 100
 keep only the recent years; each earlier year gets a page of its own."""
 
 MONTHS_ABOVE = 400
-"""A year of the merged timeline with more records than this is shown a month per
-page (a desk that files thousands of records a year would otherwise get a year
-page of megabytes); its year page lists the months and holds the entries dated
-by the year alone."""
+"""A year of the merged timeline, or of the quotes, with more records than this is
+shown a month per page (a desk that files thousands of records a year would
+otherwise get a year page of megabytes); its year page lists the months and holds
+the records dated by the year alone."""
 
 TOPIC_LIST = "topics/"
 QUESTION_ARCHIVE = "archive/"
@@ -174,8 +183,9 @@ class Urls:
         self._slots: dict[tuple[str, str], YearSlots] = {}
         self._listed: dict[str, tuple[list[Record], list[int]]] = {}  # see _records_of
         self._routes: dict[str, tuple[tuple[str, ...], list[Route]]] = {}
-        self._months: dict[int, list[int]] = {}
+        self._months: dict[tuple[str, int], list[int]] = {}
         self.quote_years = sorted(self._slots_of("quotes", "quotes").years(), reverse=True)
+        self._slots_of("quote_months", "quotes")
         points = set()
         for kind in TIMELINE_KINDS:
             points |= self._slots_of("points", kind).years()
@@ -188,13 +198,16 @@ class Urls:
     def _slots_of(self, name: str, kind: str) -> YearSlots:
         """`kind`'s records by quote year ("quotes"), by the first instant of their
         timeline points ("points"), by the years of their timeline month headings
-        ("timeline") or by those headings, (year, month) ("months")."""
+        ("timeline") or by those headings, (year, month) ("months"), and quotes by
+        (year, month) on the quotes list ("quote_months")."""
         found = self._slots.get((name, kind))
         if found is None:
             site = self.site
             years_of: Callable[[Record], list[Any]]
             if name == "months":
                 years_of = lambda r: timeline_months_of(site, r)  # noqa: E731
+            elif name == "quote_months":
+                years_of = lambda r: quote_months_of(site, r)  # noqa: E731
             elif name == "quotes":
                 years_of = lambda r: [year_of(site, r)]  # noqa: E731
             elif name == "points":
@@ -235,21 +248,22 @@ class Urls:
 
     def months(self, name: str, year: int) -> list[int]:
         """The months of `year` that `name` shows a page each for, or none when the
-        year fits one page (0 among them: entries dated by the year alone, shown on
-        the page that shows the year). Only the merged timeline splits by month."""
-        if name != "timeline":
+        year fits one page (0 among them: records dated by the year alone, shown on
+        the page that shows the year). The merged timeline and the quotes split so."""
+        if name not in MONTH_SLOTS:
             return []
-        found = self._months.get(year)
+        found = self._months.get((name, year))
         if found is None:
-            found = self._months[year] = self._months_of(year)
+            found = self._months[(name, year)] = self._months_of(name, year)
         return found
 
-    def _months_of(self, year: int) -> list[int]:
-        slots = [self._slots_of("timeline", kind).members.get(year) for kind in TIMELINE_KINDS]
+    def _months_of(self, name: str, year: int) -> list[int]:
+        by_year, by_month, kinds = MONTH_SLOTS[name]
+        slots = [self._slots_of(by_year, kind).members.get(year) for kind in kinds]
         if sum(len(slot) for slot in slots if slot) <= MONTHS_ABOVE:
             return []
         # The keys of the month slots: an edit looks at a few dozen, not the year's records.
-        headings = (self._slots_of("months", kind).members for kind in TIMELINE_KINDS)
+        headings = (self._slots_of(by_month, kind).members for kind in kinds)
         return sorted({m for members in headings for y, m in members if y == year})
 
     def month_cutoff(self, name: str, year: int) -> int:
@@ -280,9 +294,19 @@ class Urls:
 
     def in_month(self, name: str, year: int, month: int) -> list[Record]:
         """The records `name` shows under the heading of `month` of `year` (0: the year alone)."""
-        if name != "timeline":
+        if name not in MONTH_SLOTS:
             return []
-        return [r for kind in TIMELINE_KINDS for r in self._slots_of("months", kind).of((year, month))]
+        _, by_month, kinds = MONTH_SLOTS[name]
+        return [r for kind in kinds for r in self._slots_of(by_month, kind).of((year, month))]
+
+    def month_archive(self, name: str, year: int, month: int) -> str:
+        """The page that shows `month` of `year` (0: the year alone) of the list `name`."""
+        page = self.archive(name, year)
+        if not month or month not in self.months(name, year):
+            return page
+        if page == self.list_path(name) and month >= self.month_cutoff(name, year):
+            return page
+        return self.month_path(name, year, month)
 
     def _split_list(self, name: str) -> tuple[list[int], dict[int, list[Record]]]:
         """A list split only when it is long: its years and each year's records
@@ -381,11 +405,19 @@ class Urls:
             return f"{self.archive(topic_list(topics[0]), year)}#event-{record_id}"
         if kind == "quotes":
             quote = self.site.records["quotes"][record_id]
-            return f"{self.archive('quotes', year_of(self.site, quote))}#quote-{record_id}"
+            ((year, month),) = quote_months_of(self.site, quote)
+            return f"{self.month_archive('quotes', year, month)}#quote-{record_id}"
         return page_path(kind, record_id)
 
 
 TIMELINE_KINDS = ("stories", "events", "quotes", "questions")
+
+# The lists a busy year splits by month: the slots of a year's records, the slots by
+# (year, month) heading, and the kinds they hold.
+MONTH_SLOTS = {
+    "timeline": ("timeline", "months", TIMELINE_KINDS),
+    "quotes": ("quotes", "quote_months", ("quotes",)),
+}
 
 
 # Every site has these (the same objects from build to build: plans compare quickly).
@@ -410,10 +442,11 @@ def plan(site: Site, urls: Urls) -> list[Route]:
     """Every file the site is made of, in a stable order."""
     routes = list(FIXED_ROUTES)
     routes += [Route(f"timeline/{y}/index.html", "timeline", str(y)) for y in urls.archived("timeline")]
-    for year, month in urls.month_pages("timeline"):
-        path = urls.month_path("timeline", year, month)
-        routes.append(Route(f"{path}index.html", "timeline", f"{year}/{month:02d}"))
     routes += [Route(f"quotes/{y}/index.html", "quotes", str(y)) for y in urls.archived("quotes")]
+    for name in MONTH_SLOTS:
+        for year, month in urls.month_pages(name):
+            path = urls.month_path(name, year, month)
+            routes.append(Route(f"{path}index.html", name, f"{year}/{month:02d}"))
     settled = urls.archived("questions")
     routes += [Route(f"{urls.archive('questions', y)}index.html", "questions", str(y)) for y in settled]
     for topic_id in site.records["topics"]:

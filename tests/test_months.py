@@ -1,7 +1,8 @@
-"""A busy year of the merged timeline is shown a month per page: with more than
-MONTHS_ABOVE records in a year, each month of it gets /timeline/<year>/<MM>/, the
-year's page lists its months (and keeps the entries dated by the year alone), and
-the list page shows the as-of year from the as-of month on."""
+"""A busy year of the merged timeline, or of the quotes, is shown a month per page:
+with more than MONTHS_ABOVE records in a year, each month of it gets
+/timeline/<year>/<MM>/ (/quotes/<year>/<MM>/), the year's page lists its months (and
+keeps the records dated by the year alone), and the list page shows the as-of year
+from the as-of month on."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from site_gen import routes
 from site_gen.builder import Builder
 
 BUSY = 24  # the threshold these tests build with (the default is for real archives)
+GAMMA = (("stories", ""), ("quotes", "q-"))  # the busy records: gamma-2024-3, gamma-q-2024-3
 
 
 def busy_files(per_year: int = 40) -> dict[str, str | None]:
-    """`per_year` gamma stories in each of 2023, 2024 and 2025 (up to 20 November),
-    spread over the year, and a story and an event dated by the year alone."""
+    """`per_year` gamma stories and as many quotes in each of 2023, 2024 and 2025 (up to
+    20 November), spread over the year, and a story and an event dated by the year alone."""
     files: dict[str, str | None] = {
         "content/topics/gamma.yaml": "title: Gamma watch\nsummary: Busy.\nstatus: active\n",
         "content/stories/gamma-year.yaml": (
@@ -37,6 +39,10 @@ def busy_files(per_year: int = 40) -> dict[str, str | None]:
             files[f"content/stories/gamma-{year}-{n}.yaml"] = (
                 f"title: Gamma {year} step {n}\ndate: {day.isoformat()}\n"
                 f"topics: [gamma]\nsummary: Step {n}.\n"
+            )
+            files[f"content/quotes/gamma-q-{year}-{n}.yaml"] = (
+                f"text: Gamma remark {year} {n}.\nspeaker: ann\ndate: {day.isoformat()}\n"
+                "topics: [gamma]\nsource:\n  name: Example Wire\n"
             )
     return files
 
@@ -64,6 +70,13 @@ def paged(busy_site: Path) -> Path:
     return out
 
 
+@pytest.fixture
+def fresh_busy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A busy site of this test's own and its output folder, the threshold at BUSY."""
+    monkeypatch.setattr(routes, "MONTHS_ABOVE", BUSY)
+    return fixture_site(tmp_path / "site", busy_files()), tmp_path / "out"
+
+
 def entries(out: Path, rel: str) -> list[tuple[str, str, str]]:
     return [
         (str(n.attrs.get("id")), str(n.attrs["data-kind"]), str(n.attrs["data-date"]))
@@ -71,8 +84,12 @@ def entries(out: Path, rel: str) -> list[tuple[str, str, str]]:
     ]
 
 
-def month_pages(files: dict[str, bytes]) -> list[str]:
-    return sorted(rel for rel in files if re.fullmatch(r"timeline/\d{4}/\d\d/index\.html", rel))
+def month_pages(files: dict[str, bytes], name: str = "timeline") -> list[str]:
+    return sorted(rel for rel in files if re.fullmatch(name + r"/\d{4}/\d\d/index\.html", rel))
+
+
+def quote_ids(out: Path, rel: str) -> list[str]:
+    return re.findall(r'<figure class="quote" id="(quote-[^"]+)"', read(out, f"{rel}index.html"))
 
 
 def test_each_month_of_a_busy_year_has_a_page_with_that_months_entries(paged: Path) -> None:
@@ -133,9 +150,11 @@ def test_the_pages_together_hold_the_unsplit_timeline_in_order(busy_site: Path, 
         for e in entries(paged, rel[:-10])
     ] + entries(paged, "timeline/")
     assert listed == entries(whole_out, "timeline/")
-    # Only the merged timeline pages by month: every other page is the same.
+    # Only the merged timeline and the quotes page by month: any other page that differs
+    # links a quote (whose address is now its month's page).
     differ = {rel for rel in whole if whole[rel] != split_files.get(rel)}
-    assert differ and all(rel.startswith("timeline/") or rel == "sitemap.xml" for rel in differ), differ
+    others = {rel for rel in differ if not rel.startswith(("timeline/", "quotes/")) and rel != "sitemap.xml"}
+    assert differ and all(b"#quote-" in whole[rel] for rel in others), others
 
 
 def test_month_pages_are_in_the_sitemap(paged: Path) -> None:
@@ -144,54 +163,116 @@ def test_month_pages_are_in_the_sitemap(paged: Path) -> None:
         assert f"https://example.org/brief/{rel}</loc>" in sitemap
 
 
-def test_an_edit_rewrites_its_month_page_not_the_others_and_matches_a_clean_build(tmp_path: Path) -> None:
-    site = fixture_site(tmp_path / "site", busy_files())
-    out = tmp_path / "out"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(routes, "MONTHS_ABOVE", BUSY)
-        assert Builder(site, out).build(BEFORE_DEADLINE).ok
-        before = tree(out)
-        story = site / "content/stories/gamma-2024-10.yaml"  # March 2024
-        story.write_text(story.read_text().replace("Step 10.", "Step ten."))
-        assert Builder(site, out).build(BEFORE_DEADLINE).ok
-        after = tree(out)
-        changed = {rel for rel in after if before.get(rel) != after[rel]}
-        assert "timeline/2024/03/index.html" in changed
-        assert (
-            not {"timeline/2024/02/index.html", "timeline/2024/index.html", "timeline/index.html"} & changed
-        )
-        # Moved to another month, then the year shrinks below the threshold: one page again.
-        story.write_text(story.read_text().replace("date: 2024-03", "date: 2024-07"))
-        assert Builder(site, out).build(BEFORE_DEADLINE).ok
-        assert tree(out) == made(site, tmp_path / "ref", BUSY)
-        write_files(site, {f"content/stories/gamma-2024-{n}.yaml": None for n in range(30)})
-        assert Builder(site, out).build(BEFORE_DEADLINE).ok
-        shrunk = tree(out)
+def test_an_edit_rewrites_its_month_page_not_the_others_and_matches_a_clean_build(
+    fresh_busy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    site, out = fresh_busy
+    assert Builder(site, out).build(BEFORE_DEADLINE).ok
+    before = tree(out)
+    story = site / "content/stories/gamma-2024-10.yaml"  # March 2024
+    story.write_text(story.read_text().replace("Step 10.", "Step ten."))
+    assert Builder(site, out).build(BEFORE_DEADLINE).ok
+    after = tree(out)
+    changed = {rel for rel in after if before.get(rel) != after[rel]}
+    assert "timeline/2024/03/index.html" in changed
+    assert not {"timeline/2024/02/index.html", "timeline/2024/index.html", "timeline/index.html"} & changed
+    # Moved to another month, then the year shrinks below the threshold: one page again.
+    story.write_text(story.read_text().replace("date: 2024-03", "date: 2024-07"))
+    assert Builder(site, out).build(BEFORE_DEADLINE).ok
+    assert tree(out) == made(site, tmp_path / "ref", BUSY)
+    gone = {f"content/{kind}/gamma-{q}2024-{n}.yaml": None for n in range(36) for kind, q in GAMMA}
+    write_files(site, gone)
+    assert Builder(site, out).build(BEFORE_DEADLINE).ok
+    shrunk = tree(out)
     assert shrunk == made(site, tmp_path / "ref", BUSY)
     assert not any(rel.startswith("timeline/2024/") and rel != "timeline/2024/index.html" for rel in shrunk)
     assert any(rel.startswith("timeline/2023/") for rel in month_pages(shrunk))
 
 
-def test_a_month_emptied_by_moving_its_stories_within_the_year_loses_its_page(tmp_path: Path) -> None:
+def test_a_month_emptied_by_moving_its_stories_within_the_year_loses_its_page(
+    fresh_busy: tuple[Path, Path], tmp_path: Path
+) -> None:
     """The year's records stay the same, only their months change: the month goes from
     the plan and from every page's list of months (an edit while serving, as serve does)."""
-    site = fixture_site(tmp_path / "site", busy_files())
-    out = tmp_path / "out"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(routes, "MONTHS_ABOVE", BUSY)
-        builder = Builder(site, out)
-        assert builder.build(BEFORE_DEADLINE).ok
-        assert (out / "timeline/2024/12/index.html").exists()
-        for story in site.glob("content/stories/gamma-2024-*.yaml"):
-            text = story.read_text()
-            if "date: 2024-12-" in text:
-                story.write_text(text.replace("date: 2024-12-", "date: 2024-11-"))
-        assert builder.build(BEFORE_DEADLINE).ok
-        incremental = tree(out)
+    site, out = fresh_busy
+    builder = Builder(site, out)
+    assert builder.build(BEFORE_DEADLINE).ok
+    assert (out / "timeline/2024/12/index.html").exists()
+    for story in [
+        *site.glob("content/stories/gamma-2024-*.yaml"),
+        *site.glob("content/quotes/gamma-q-2024-*"),
+    ]:
+        text = story.read_text()
+        if "date: 2024-12-" in text:
+            story.write_text(text.replace("date: 2024-12-", "date: 2024-11-"))
+    assert builder.build(BEFORE_DEADLINE).ok
+    incremental = tree(out)
     assert "timeline/2024/12/index.html" not in incremental
     assert incremental == made(site, tmp_path / "ref", BUSY)
     nav = page(out, "timeline/2024/").find("nav", **{"aria-label": "Months of 2024"})
     assert nav.find_all("a")[-1].text == "November"
+
+
+def test_a_busy_year_of_quotes_is_paged_by_month_and_a_quote_links_to_its_month(
+    busy_site: Path, paged: Path
+) -> None:
+    files = tree(paged)
+    pages = month_pages(files, "quotes")
+    assert len([rel for rel in pages if rel.startswith(("quotes/2023/", "quotes/2024/"))]) == 24
+    for rel in pages:
+        year, month = rel.split("/")[1:3]
+        html = read(paged, rel)
+        dates = re.findall(r'<figure class="quote" id="quote-[^"]+">.*?<time datetime="([^"]+)"', html, re.S)
+        assert dates and all(d.startswith(f"{year}-{month}") for d in dates), (rel, dates)
+    nav = page(paged, "quotes/2024/").find("nav", **{"aria-label": "Months of 2024"})
+    assert [a.text for a in nav.find_all("a")][:2] == ["January", "February"]
+    nav = page(paged, "quotes/").find("nav", **{"aria-label": "Earlier months of 2025"})
+    assert [a.attrs["href"] for a in nav.find_all("a")] == [f"2025/{m:02d}/" for m in range(1, 11)]
+    # The pages together hold every quote once, as the unsplit pages do.
+    whole_out = busy_site.parent / "whole-quotes"
+    made(busy_site, whole_out, 10**6)
+    split = quote_ids(paged, "quotes/") + [
+        q for rel in reversed(pages) if rel.startswith("quotes/2025/") for q in quote_ids(paged, rel[:-10])
+    ]
+    for year in ("2024", "2023"):
+        split += [
+            q
+            for rel in reversed(pages)
+            if rel.startswith(f"quotes/{year}/")
+            for q in quote_ids(paged, rel[:-10])
+        ]
+        split += quote_ids(paged, f"quotes/{year}/")
+    whole = (
+        quote_ids(whole_out, "quotes/")
+        + quote_ids(whole_out, "quotes/2024/")
+        + quote_ids(whole_out, "quotes/2023/")
+    )
+    assert sorted(split) == sorted(whole) and len(split) == len(set(split))
+    # A quote's address is its month's page (briefing.json gives it in full).
+    data = read(paged, "data/briefing.json")
+    march = quote_ids(paged, "quotes/2024/03/")[0].removeprefix("quote-")
+    assert f"https://example.org/brief/quotes/2024/03/#quote-{march}" in data
+
+
+def test_a_quote_moved_to_another_month_and_a_quiet_year_match_a_clean_build(
+    fresh_busy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    site, out = fresh_busy
+    builder = Builder(site, out)
+    assert builder.build(BEFORE_DEADLINE).ok
+    quote = site / "content/quotes/gamma-q-2024-10.yaml"  # March 2024
+    quote.write_text(quote.read_text().replace("date: 2024-03", "date: 2024-08"))
+    assert builder.build(BEFORE_DEADLINE).ok
+    assert "quotes/2024/08/#quote-gamma-q-2024-10" in read(out, "data/briefing.json")
+    assert tree(out) == made(site, tmp_path / "ref", BUSY)
+    write_files(site, {f"content/quotes/gamma-q-2024-{n}.yaml": None for n in range(30)})  # 10 left
+    assert builder.build(BEFORE_DEADLINE).ok
+    quiet = tree(out)
+    assert quiet == made(site, tmp_path / "ref", BUSY)
+    assert not month_pages(quiet, "quotes") or not any(
+        rel.startswith("quotes/2024/") for rel in month_pages(quiet, "quotes")
+    )
+    assert "quotes/2024/#quote-gamma-q-2024-35" in read(out, "data/briefing.json")
 
 
 def test_a_year_over_the_default_threshold_is_paged_by_the_build_command(tmp_path: Path) -> None:
@@ -205,7 +286,14 @@ def test_a_year_over_the_default_threshold_is_paged_by_the_build_command(tmp_pat
     assert site_gen("--site", tmp_path / "site", "check", "--as-of", "2026-02-10").code == 0
 
 
-MONTH_PAGES = ["timeline/", "timeline/2024/", "timeline/2024/03/"]
+MONTH_PAGES = [
+    "timeline/",
+    "timeline/2024/",
+    "timeline/2024/03/",
+    "quotes/",
+    "quotes/2024/",
+    "quotes/2024/03/",
+]
 
 
 @pytest.mark.slow
