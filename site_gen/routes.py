@@ -184,6 +184,7 @@ class Urls:
         self._listed: dict[str, tuple[list[Record], list[int]]] = {}  # see _records_of
         self._routes: dict[str, tuple[tuple[str, ...], list[Route]]] = {}
         self._months: dict[tuple[str, int], list[int]] = {}
+        self._month_keys: dict[str, dict[int, set[int]]] = {}  # see _headings
         self.quote_years = sorted(self._slots_of("quotes", "quotes").years(), reverse=True)
         self._slots_of("quote_months", "quotes")
         points = set()
@@ -262,9 +263,18 @@ class Urls:
         slots = [self._slots_of(by_year, kind).members.get(year) for kind in kinds]
         if sum(len(slot) for slot in slots if slot) <= MONTHS_ABOVE:
             return []
-        # The keys of the month slots: an edit looks at a few dozen, not the year's records.
-        headings = (self._slots_of(by_month, kind).members for kind in kinds)
-        return sorted({m for members in headings for y, m in members if y == year})
+        return sorted(self._headings(name).get(year, ()))
+
+    def _headings(self, name: str) -> dict[int, set[int]]:
+        """Each year's months with records in the list `name`: the keys of its month
+        slots, walked once per build (a few thousand at 100,000 stories), not its records."""
+        found = self._month_keys.get(name)
+        if found is None:
+            found = self._month_keys[name] = {}
+            for kind in MONTH_SLOTS[name][2]:
+                for year, month in self._slots_of(MONTH_SLOTS[name][1], kind).members:
+                    found.setdefault(year, set()).add(month)
+        return found
 
     def month_cutoff(self, name: str, year: int) -> int:
         """The first month of a year split by month that the list page itself shows:
