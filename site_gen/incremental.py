@@ -571,7 +571,7 @@ class _Reach:
         tag, sub = group
         if tag == "url":
             return sub == "events"
-        return tag in ("years", "in_year") and sub.startswith(TOPIC_LIST)
+        return tag in ("years", "in_year", "months", "in_month") and sub.startswith(TOPIC_LIST)
 
     def topics_reached(self, changed: set[Key]) -> set[str]:
         """The topics whose records may have changed: touched topics, those a touched
@@ -586,7 +586,7 @@ class _Reach:
             return keys if group[1][len(TOPIC_LIST) :] in topics else ()
         if self.topics_moved:
             return keys
-        # An event is shown on its first topic's page, in its year.
+        # An event is shown on its first topic's page, in its year (or month).
         return [
             key
             for key in keys

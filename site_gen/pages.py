@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from .index import TOPICAL
 from .model import Record
-from .routes import timeline_years_of, topic_list
+from .routes import timeline_months_of, timeline_years_of, topic_list
 from .views import DateView, Entry, Link, QuestionView, ViewBuilder, recent_window, within
 
 Context = dict[str, Any]
@@ -241,9 +241,12 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
     answered = question_order(vb, [q for q in questions if q.values["status"] == "answered"])
     dropped = question_order(vb, [q for q in questions if q.values["status"] == "dropped"])
     name = topic_list(topic_id)
-    # A long topic shows its recent years here; each earlier year has a page of its own.
-    years = _shown_years(vb, name, "") if vb.urls.cutoff(name) is not None else None
-    shown = records if years is None else [r for y in sorted(years) for r in vb.urls.in_year(name, y)]
+    # A long topic shows its recent years here (a busy one from its month cutoff on);
+    # each earlier year, or month, has a page of its own.
+    years = sorted(_shown_years(vb, name, "")) if vb.urls.cutoff(name) is not None else None
+    shown, headings = (records, None) if years is None else _shown_records(vb, name, years, listed=True)
+    months = _months_shown(vb, name, years or [], listed=True)
+    split_year = months["months_year"]
     v = record.values
     title = v["title"]
     return "topic.html", {
@@ -262,26 +265,42 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
         "dropped": tuple(dropped),
         "next": whats_next(vb, records, f"topics/{topic_id}/"),
         "years": _year_links(vb, name),
-        "timeline": vb.timeline(_unique(shown), years, f"topics/{topic_id}/"),
-        "quotes": _topic_quotes(vb, shown, years),
+        "period": "",
+        **months,
+        "months_from": _month_name(vb.urls.month_cutoff(name, split_year)) if split_year else "",
+        "timeline": vb.timeline(_unique(shown), years, f"topics/{topic_id}/", headings),
+        "quotes": _topic_quotes(vb, shown, years, headings),
     }
 
 
 def topic_year(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
-    """One earlier year of a long topic's timeline (`arg` is "<topic id>/<year>")."""
-    topic_id, year = arg.rsplit("/", 1)
+    """One earlier year of a long topic's timeline (`arg` is "<topic id>/<year>") or, for
+    a year split by month, one month of it ("<topic id>/<year>/<MM>")."""
+    topic_id, period = arg.split("/", 1)
     record = vb.site.records["topics"][topic_id]
     name, title = topic_list(topic_id), record.values["title"]
-    path = vb.urls.archive(name, int(year))
-    shown = vb.urls.in_year(name, int(year))
-    crumbs = (Link("topics/", "Topics"), Link(f"topics/{topic_id}/", title), Link(path, year))
+    lead = (Link("topics/", "Topics"), Link(f"topics/{topic_id}/", title))
+    if "/" in period:
+        year, month, shown, context = _month_page(vb, name, period, title, lead, "topic_year", record.draft)
+        headings: Any = {(year, month)}
+    else:
+        year = int(period)
+        path = vb.urls.archive(name, year)
+        shown, headings = _shown_records(vb, name, [year], listed=False)
+        context = {
+            "page": vb.page(
+                path, f"{title}: {year}", "topic_year", crumbs=(*lead, Link(path, period)), draft=record.draft
+            ),
+            "year": year,
+            "period": period,
+            "years": _year_links(vb, name),
+            **_months_shown(vb, name, [year], listed=False),
+        }
     return "topic_year.html", {
-        "page": vb.page(path, f"{title}: {year}", "topic_year", crumbs=crumbs, draft=record.draft),
+        **context,
         "topic": _topic_header(vb, record),
-        "year": int(year),
-        "years": _year_links(vb, name),
-        "timeline": vb.timeline(shown, {int(year)}, path),
-        "quotes": _topic_quotes(vb, shown, {int(year)}),
+        "timeline": vb.timeline(shown, {year}, context["page"].path, headings),
+        "quotes": _topic_quotes(vb, shown, {year}, headings),
     }
 
 
@@ -300,12 +319,18 @@ def _topic_header(vb: ViewBuilder, record: Record) -> dict[str, Any]:
     }
 
 
-def _topic_quotes(vb: ViewBuilder, records: list[Record], years: set[int] | None) -> tuple[Any, ...]:
-    """The quotes among `records` (said in `years`, when given), newest first."""
+def _topic_quotes(
+    vb: ViewBuilder, records: list[Record], years: Any, headings: Any = None
+) -> tuple[Any, ...]:
+    """The quotes among `records` (said in `years` and under `headings`, (year, month),
+    when given), newest first."""
+    site = vb.site
     said = [
         r
         for r in _unique(records)
-        if r.kind == "quotes" and (years is None or timeline_years_of(vb.site, r)[0] in years)
+        if r.kind == "quotes"
+        and (years is None or timeline_years_of(site, r)[0] in years)
+        and (headings is None or timeline_months_of(site, r)[0] in headings)
     ]
     return tuple(vb.quote(q) for q in sorted(said, key=vb.site.sort_key, reverse=True))
 
@@ -319,7 +344,7 @@ def timeline(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     """The merged timeline: the list page (arg ""), an earlier year ("2024") or, for a
     year split by month, one month of it ("2024/03")."""
     if "/" in arg:
-        year, month, shown, context = _month_page(vb, "timeline", arg)
+        year, month, shown, context = _list_month_page(vb, "timeline", arg)
         entries = vb.timeline(shown, {year}, context["page"].path, {(year, month)})
         return "timeline.html", {**context, "timeline": entries}
     years = sorted(_shown_years(vb, "timeline", arg))
@@ -344,7 +369,15 @@ def _list_page(vb: ViewBuilder, name: str, arg: str, years: list[int], path: str
         "year": int(arg) if arg else None,
         "period": arg,
         "years": _year_links(vb, name),
-        "months": _month_links(vb, name, years, listed=not arg),
+        **_months_shown(vb, name, years, listed=not arg),
+    }
+
+
+def _months_shown(vb: ViewBuilder, name: str, years: list[int], listed: bool) -> Context:
+    """The month pages a page of `name` showing `years` links (see _month_links), and
+    the year they are months of."""
+    return {
+        "months": _month_links(vb, name, years, listed),
         "months_year": next((y for y in years if vb.urls.months(name, y)), None),
     }
 
@@ -387,9 +420,18 @@ def _month_name(month: int, year: int | None = None) -> str:
     return MONTH_NAMES[month] if year is None else f"{MONTH_NAMES[month]} {year}"
 
 
-def _month_page(vb: ViewBuilder, name: str, arg: str) -> tuple[int, int, list[Record], Context]:
+def _list_month_page(vb: ViewBuilder, name: str, arg: str) -> tuple[int, int, list[Record], Context]:
+    """One month of the merged timeline or the quotes (see _month_page)."""
+    title = LIST_TITLES[name]
+    return _month_page(vb, name, arg, title, (Link(f"{name}/", title),), name)
+
+
+def _month_page(
+    vb: ViewBuilder, name: str, arg: str, title: str, lead: tuple[Link, ...], kind: str, draft: bool = False
+) -> tuple[int, int, list[Record], Context]:
     """One month of a year the list `name` splits by month ("2024/03"): the year, the
-    month, its records and what the page shows besides them."""
+    month, its records and what the page shows besides them. `title`: the list's, which
+    the page's title starts with; `lead`: the breadcrumbs to the list page."""
     year, month = map(int, arg.split("/"))
     urls = vb.urls
     path = urls.month_path(name, year, month)
@@ -397,17 +439,17 @@ def _month_page(vb: ViewBuilder, name: str, arg: str) -> tuple[int, int, list[Re
     period = _month_name(month, year)
     year_page = urls.archive(name, year)
     months = [m for m in urls.months(name, year) if m]
-    crumbs: tuple[Link, ...] = (Link(f"{name}/", LIST_TITLES[name]), Link(path, period))
+    crumbs: tuple[Link, ...] = (*lead, Link(path, period))
     if year_page == urls.list_path(name):  # a listed year: its earlier months have pages
         months = [m for m in months if m < urls.month_cutoff(name, year)]
     else:
-        crumbs = (crumbs[0], Link(year_page, str(year)), crumbs[1])
+        crumbs = (*lead, Link(year_page, str(year)), crumbs[-1])
     return (
         year,
         month,
         shown,
         {
-            "page": vb.page(path, f"{LIST_TITLES[name]}: {period}", name, crumbs=crumbs),
+            "page": vb.page(path, f"{title}: {period}", kind, crumbs=crumbs, draft=draft),
             "year": year,
             "period": period,
             "years": _year_links(vb, name),
@@ -547,7 +589,7 @@ def quotes(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     """All quotes, newest first: the list page (arg ""), an earlier year ("2024") or,
     for a year split by month, one month of it ("2024/03")."""
     if "/" in arg:
-        _, _, chosen, context = _month_page(vb, "quotes", arg)
+        _, _, chosen, context = _list_month_page(vb, "quotes", arg)
     else:
         years = sorted(_shown_years(vb, "quotes", arg))
         path = vb.urls.archive("quotes", int(arg)) if arg else "quotes/"

@@ -89,7 +89,17 @@ def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int
     return years
 
 
-YearsOf = Callable[[Record], list[Any]]  # a record's years (or months) by some measure
+YearsOf = Callable[[Record], list[Any]]
+
+
+@dataclass(frozen=True)
+class Split:
+    """A list split by year: its years, newest first, each year's records, and a busy
+    year's records by month (filled in as years are asked about: see Urls._topic_months)."""
+
+    years: list[int]
+    by_year: dict[int, list[Record]]
+    by_month: dict[int, dict[int, list[Record]] | None]  # a record's years (or months) by some measure
 
 
 class YearSlots:
@@ -150,8 +160,8 @@ SPLIT_ABOVE = 100
 keep only the recent years; each earlier year gets a page of its own."""
 
 MONTHS_ABOVE = 400
-"""A year of the merged timeline, or of the quotes, with more records than this is
-shown a month per page (a desk that files thousands of records a year would
+"""A year of the merged timeline, of the quotes or of a topic's timeline, with more
+records than this is shown a month per page (a desk that files thousands of records a year would
 otherwise get a year page of megabytes); its year page lists the months and holds
 the records dated by the year alone."""
 
@@ -172,11 +182,13 @@ class Urls:
     timeline (`topic_list(id)`) once they hold more than SPLIT_ABOVE records.
     Each list has its years (newest first), a cutoff year from which on the
     list page itself shows them, and an archive page for each earlier year.
+    A year of the timeline, the quotes or a topic with more than MONTHS_ABOVE
+    records is split again, by month.
     """
 
     def __init__(self, site: Site, kept: dict[str, Any] | None = None) -> None:
         self.site = site
-        self._split: dict[str, tuple[list[int], dict[int, list[Record]]]] = {}
+        self._split: dict[str, Split] = {}
         # A topic's split from an earlier build, reused while its records are the same
         # objects (a record is the same object while its file is unchanged).
         self._kept = kept if kept is not None else {}
@@ -245,14 +257,16 @@ class Urls:
             return self._slots_of("quotes", "quotes").of(year)
         if name == "timeline":
             return [r for kind in TIMELINE_KINDS for r in self._slots_of("timeline", kind).of(year)]
-        return self._split_list(name)[1].get(year, [])
+        return self._split_list(name).by_year.get(year, [])
 
     def months(self, name: str, year: int) -> list[int]:
         """The months of `year` that `name` shows a page each for, or none when the
         year fits one page (0 among them: records dated by the year alone, shown on
-        the page that shows the year). The merged timeline and the quotes split so."""
+        the page that shows the year). The merged timeline, the quotes and a topic's
+        timeline split so."""
         if name not in MONTH_SLOTS:
-            return []
+            by_month = self._topic_months(name, year) if name.startswith(TOPIC_LIST) else None
+            return sorted(by_month) if by_month else []
         found = self._months.get((name, year))
         if found is None:
             found = self._months[(name, year)] = self._months_of(name, year)
@@ -305,7 +319,8 @@ class Urls:
     def in_month(self, name: str, year: int, month: int) -> list[Record]:
         """The records `name` shows under the heading of `month` of `year` (0: the year alone)."""
         if name not in MONTH_SLOTS:
-            return []
+            by_month = self._topic_months(name, year) if name.startswith(TOPIC_LIST) else None
+            return by_month.get(month, []) if by_month else []
         _, by_month, kinds = MONTH_SLOTS[name]
         return [r for kind in kinds for r in self._slots_of(by_month, kind).of((year, month))]
 
@@ -318,17 +333,35 @@ class Urls:
             return page
         return self.month_path(name, year, month)
 
-    def _split_list(self, name: str) -> tuple[list[int], dict[int, list[Record]]]:
+    def _topic_months(self, name: str, year: int) -> dict[int, list[Record]] | None:
+        """A topic's records of a busy `year` by month heading (None: the year fits a
+        page). Worked out when first asked for and kept with the topic's split, which
+        a next build reuses while the topic's records are the same."""
+        split = self._split_list(name)
+        if year in split.by_month:
+            return split.by_month[year]
+        records = split.by_year.get(year, [])
+        by_month: dict[int, list[Record]] | None = None
+        if len(records) > MONTHS_ABOVE:
+            by_month = {}
+            for record in records:
+                for heading in timeline_months_of(self.site, record):
+                    if heading[0] == year:
+                        by_month.setdefault(heading[1], []).append(record)
+        split.by_month[year] = by_month
+        return by_month
+
+    def _split_list(self, name: str) -> Split:
         """A list split only when it is long: its years and each year's records
         (no years when it fits one page)."""
         found = self._split.get(name)
         if found is None:
-            settings = (self.site.config.timezone, SPLIT_ABOVE)
+            settings = (self.site.config.timezone, SPLIT_ABOVE, MONTHS_ABOVE)
             kept = self._kept.get(name)
             # A topic's records by kind: a patched site copies them only for the topics of
             # the records it swapped, so the same object means the same records.
             source = self.site.by_topic.get(name[len(TOPIC_LIST) :]) if name != "questions" else None
-            if kept is not None and source is not None and kept[3] is source and kept[0][:2] == settings:
+            if kept is not None and source is not None and kept[3] is source and kept[0][:3] == settings:
                 found = self._split[name] = kept[2]
                 return found
             records, years_of = self._members(name)
@@ -343,7 +376,7 @@ class Urls:
                 for record in records:
                     for year in years_of(record):
                         by_year.setdefault(year, []).append(record)
-            found = self._split[name] = (sorted(by_year, reverse=True), by_year)
+            found = self._split[name] = Split(sorted(by_year, reverse=True), by_year, {})
             self._kept[name] = (identity, records, found, source)
         return found
 
@@ -368,7 +401,7 @@ class Urls:
             return self.quote_years
         if name == "timeline":
             return self.timeline_years
-        return self._split_list(name)[0]
+        return self._split_list(name).years
 
     def cutoff(self, name: str) -> int | None:
         """The first year the list page itself shows: the as-of year (or the newest
@@ -411,8 +444,8 @@ class Urls:
         if kind == "events":
             event = self.site.records["events"][record_id]
             topics = self.site.topics_of.get(("events", record_id)) or event.values["topics"]
-            year = timeline_years_of(self.site, event)[0]
-            return f"{self.archive(topic_list(topics[0]), year)}#event-{record_id}"
+            year, month = timeline_months_of(self.site, event)[0]
+            return f"{self.month_archive(topic_list(topics[0]), year, month)}#event-{record_id}"
         if kind == "quotes":
             quote = self.site.records["quotes"][record_id]
             ((year, month),) = quote_months_of(self.site, quote)
@@ -463,8 +496,12 @@ def plan(site: Site, urls: Urls) -> list[Route]:
         routes.append(Route(f"topics/{topic_id}/index.html", "topic", topic_id))
         routes.append(Route(f"topics/{topic_id}/feed.xml", "feed", topic_id))
         routes.append(Route(f"topics/{topic_id}/timeline.json", "timeline_json", topic_id))
-        for year in urls.archived(topic_list(topic_id)):
+        name = topic_list(topic_id)
+        for year in urls.archived(name):
             routes.append(Route(f"topics/{topic_id}/{year}/index.html", "topic_year", f"{topic_id}/{year}"))
+        for year, month in urls.month_pages(name):
+            path = urls.month_path(name, year, month)
+            routes.append(Route(f"{path}index.html", "topic_year", f"{topic_id}/{year}/{month:02d}"))
     for kind, view in RECORD_PAGES:
         routes += urls.record_routes(kind, view)
     return routes

@@ -1,8 +1,8 @@
-"""A busy year of the merged timeline, or of the quotes, is shown a month per page:
-with more than MONTHS_ABOVE records in a year, each month of it gets
-/timeline/<year>/<MM>/ (/quotes/<year>/<MM>/), the year's page lists its months (and
-keeps the records dated by the year alone), and the list page shows the as-of year
-from the as-of month on."""
+"""A busy year of the merged timeline, of the quotes or of a topic's timeline is shown
+a month per page: with more than MONTHS_ABOVE records in a year, each month of it gets
+/timeline/<year>/<MM>/ (/quotes/<year>/<MM>/, /topics/<id>/<year>/<MM>/), the year's
+page lists its months (and keeps the records dated by the year alone), and the list
+page shows the as-of year from the as-of month on."""
 
 from __future__ import annotations
 
@@ -24,13 +24,16 @@ GAMMA = (("stories", ""), ("quotes", "q-"))  # the busy records: gamma-2024-3, g
 
 def busy_files(per_year: int = 40) -> dict[str, str | None]:
     """`per_year` gamma stories and as many quotes in each of 2023, 2024 and 2025 (up to
-    20 November), spread over the year, and a story and an event dated by the year alone."""
+    20 November), spread over the year, a story and an event dated by the year alone, and
+    an event in March 2024 and one in May 2025."""
     files: dict[str, str | None] = {
         "content/topics/gamma.yaml": "title: Gamma watch\nsummary: Busy.\nstatus: active\n",
         "content/stories/gamma-year.yaml": (
             "title: Gamma all year\ndate: 2024\ntopics: [gamma]\nsummary: All year.\n"
         ),
         "content/events/gamma-summit.yaml": "title: Gamma summit\ndate: 2024\ntopics: [gamma]\n",
+        "content/events/gamma-talks.yaml": "title: Gamma talks\ndate: 2024-03-20\ntopics: [gamma]\n",
+        "content/events/gamma-vote.yaml": "title: Gamma vote\ndate: 2025-05-02\ntopics: [gamma]\n",
     }
     for year in (2023, 2024, 2025):
         start = date(year, 1, 3)
@@ -130,36 +133,49 @@ def test_the_list_page_shows_the_as_of_year_from_the_as_of_month_and_links_the_m
     assert not (paged / "timeline/2025/index.html").exists()  # the as-of year is the list page's
 
 
-def test_the_pages_together_hold_the_unsplit_timeline_in_order(busy_site: Path, paged: Path) -> None:
-    whole_out = busy_site.parent / "whole"
-    whole = made(busy_site, whole_out, 10**6)
-    assert not month_pages(whole)
+@pytest.fixture(scope="module")
+def whole(busy_site: Path) -> Path:
+    """The busy site built with no year split by month."""
+    out = busy_site.parent / "whole"
+    assert not month_pages(made(busy_site, out, 10**6))
+    return out
+
+
+@pytest.mark.parametrize("name", ["timeline", "topics/gamma"])
+def test_the_pages_together_hold_the_unsplit_timeline_in_order(paged: Path, whole: Path, name: str) -> None:
     split_files = tree(paged)
+    assert month_pages(split_files, name)
     for year in ("2023", "2024"):
-        pieces = entries(paged, f"timeline/{year}/") + [
+        pieces = entries(paged, f"{name}/{year}/") + [
             e
-            for rel in month_pages(split_files)
-            if rel.startswith(f"timeline/{year}/")
+            for rel in month_pages(split_files, name)
+            if rel.startswith(f"{name}/{year}/")
             for e in entries(paged, rel[:-10])
         ]
-        assert pieces == entries(whole_out, f"timeline/{year}/"), year
+        assert pieces == entries(whole, f"{name}/{year}/"), year
     listed = [
         e
-        for rel in month_pages(split_files)
-        if rel.startswith("timeline/2025/")
+        for rel in month_pages(split_files, name)
+        if rel.startswith(f"{name}/2025/")
         for e in entries(paged, rel[:-10])
-    ] + entries(paged, "timeline/")
-    assert listed == entries(whole_out, "timeline/")
-    # Only the merged timeline and the quotes page by month: any other page that differs
-    # links a quote (whose address is now its month's page).
+    ] + entries(paged, f"{name}/")
+    assert listed == entries(whole, f"{name}/")
+
+
+def test_unsplit_pages_differ_only_where_a_list_is_paged_by_month(paged: Path, whole: Path) -> None:
+    split_files, whole = tree(paged), tree(whole)
+    # Only the merged timeline, the quotes and the busy topic page by month (and the
+    # search index has their words): any other page that differs links a quote or an
+    # event (whose address is now its month's page).
     differ = {rel for rel in whole if whole[rel] != split_files.get(rel)}
-    others = {rel for rel in differ if not rel.startswith(("timeline/", "quotes/")) and rel != "sitemap.xml"}
-    assert differ and all(b"#quote-" in whole[rel] for rel in others), others
+    paged_by_month = ("timeline/", "quotes/", "topics/gamma/", "pagefind/")
+    others = {rel for rel in differ if not rel.startswith(paged_by_month) and rel != "sitemap.xml"}
+    assert differ and all(b"#quote-" in whole[rel] or b"#event-" in whole[rel] for rel in others), others
 
 
 def test_month_pages_are_in_the_sitemap(paged: Path) -> None:
     sitemap = read(paged, "sitemap.xml")
-    for rel in ("timeline/2024/", "timeline/2024/03/", "timeline/2025/10/"):
+    for rel in ("timeline/2024/", "timeline/2024/03/", "timeline/2025/10/", "topics/gamma/2025/05/"):
         assert f"https://example.org/brief/{rel}</loc>" in sitemap
 
 
@@ -174,8 +190,9 @@ def test_an_edit_rewrites_its_month_page_not_the_others_and_matches_a_clean_buil
     assert Builder(site, out).build(BEFORE_DEADLINE).ok
     after = tree(out)
     changed = {rel for rel in after if before.get(rel) != after[rel]}
-    assert "timeline/2024/03/index.html" in changed
+    assert {"timeline/2024/03/index.html", "topics/gamma/2024/03/index.html"} <= changed
     assert not {"timeline/2024/02/index.html", "timeline/2024/index.html", "timeline/index.html"} & changed
+    assert not {"topics/gamma/2024/02/index.html", "topics/gamma/2024/index.html"} & changed
     # Moved to another month, then the year shrinks below the threshold: one page again.
     story.write_text(story.read_text().replace("date: 2024-03", "date: 2024-07"))
     assert Builder(site, out).build(BEFORE_DEADLINE).ok
@@ -254,25 +271,79 @@ def test_a_busy_year_of_quotes_is_paged_by_month_and_a_quote_links_to_its_month(
     assert f"https://example.org/brief/quotes/2024/03/#quote-{march}" in data
 
 
-def test_a_quote_moved_to_another_month_and_a_quiet_year_match_a_clean_build(
-    fresh_busy: tuple[Path, Path], tmp_path: Path
+# A record whose address is its month's page: moved to another month, then its year
+# thinned below the threshold (the merged timeline's and quotes' 2024 too).
+MOVES = {
+    "quote": (
+        "quotes/gamma-q-2024-10",  # March 2024
+        "quotes/2024/08/#quote-gamma-q-2024-10",
+        [f"content/quotes/gamma-q-2024-{n}.yaml" for n in range(30)],  # 10 left
+        "quotes/2024/#quote-gamma-q-2024-35",
+    ),
+    "event": (
+        "events/gamma-talks",  # 20 March 2024
+        "topics/gamma/2024/08/#event-gamma-talks",
+        [f"content/{kind}/gamma-{q}2024-{n}.yaml" for n in range(30) for kind, q in GAMMA],
+        "topics/gamma/2024/#event-gamma-talks",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", MOVES)
+def test_a_record_moved_to_another_month_and_a_quiet_year_match_a_clean_build(
+    fresh_busy: tuple[Path, Path], tmp_path: Path, kind: str
 ) -> None:
+    record, moved_to, thinned, quiet_at = MOVES[kind]
     site, out = fresh_busy
     builder = Builder(site, out)
     assert builder.build(BEFORE_DEADLINE).ok
-    quote = site / "content/quotes/gamma-q-2024-10.yaml"  # March 2024
-    quote.write_text(quote.read_text().replace("date: 2024-03", "date: 2024-08"))
-    assert builder.build(BEFORE_DEADLINE).ok
-    assert "quotes/2024/08/#quote-gamma-q-2024-10" in read(out, "data/briefing.json")
+    source = site / f"content/{record}.yaml"
+    source.write_text(source.read_text().replace("date: 2024-03", "date: 2024-08"))
+    assert builder.build(BEFORE_DEADLINE).ok  # a kept builder, as serve does
+    assert moved_to in read(out, "data/briefing.json")
     assert tree(out) == made(site, tmp_path / "ref", BUSY)
-    write_files(site, {f"content/quotes/gamma-q-2024-{n}.yaml": None for n in range(30)})  # 10 left
-    assert builder.build(BEFORE_DEADLINE).ok
+    write_files(site, dict.fromkeys(thinned))
+    assert Builder(site, out).build(BEFORE_DEADLINE).ok  # a new builder, as `build` does
     quiet = tree(out)
     assert quiet == made(site, tmp_path / "ref", BUSY)
-    assert not month_pages(quiet, "quotes") or not any(
-        rel.startswith("quotes/2024/") for rel in month_pages(quiet, "quotes")
-    )
-    assert "quotes/2024/#quote-gamma-q-2024-35" in read(out, "data/briefing.json")
+    list_name = quiet_at.split("/20")[0]
+    assert not any(rel.startswith(f"{list_name}/2024/") for rel in month_pages(quiet, list_name))
+    assert quiet_at in read(out, "data/briefing.json")
+
+
+def test_a_busy_topic_year_is_paged_by_month_and_its_events_link_to_their_month(paged: Path) -> None:
+    files = tree(paged)
+    pages = month_pages(files, "topics/gamma")
+    assert len([rel for rel in pages if rel.startswith(("topics/gamma/2023/", "topics/gamma/2024/"))]) == 24
+    for rel in pages:
+        year, month = rel.split("/")[2:4]
+        found = entries(paged, rel[: -len("index.html")])
+        assert found and all(d.startswith(f"{year}-{month}") for _, _, d in found), (rel, found)
+    march = page(paged, "topics/gamma/2024/03/")
+    assert march.find("h1").text.startswith("Gamma watch: March 2024")
+    crumbs = [a.text for a in march.find("nav", **{"aria-label": "Breadcrumb"}).find_all("a")]
+    assert crumbs[-3:] == ["Topics", "Gamma watch", "2024"]
+    year = page(paged, "topics/gamma/2024/")
+    nav = year.find("nav", **{"aria-label": "Months of 2024"})
+    assert [a.attrs["href"] for a in nav.find_all("a")] == [f"{m:02d}/" for m in range(1, 13)]
+    assert {e for e, _, _ in entries(paged, "topics/gamma/2024/")} == {
+        "story-gamma-year",
+        "event-gamma-summit",
+    }
+    # The topic's page shows the as-of year from the as-of month (November) on.
+    topic = page(paged, "topics/gamma/")
+    nav = topic.find("nav", **{"aria-label": "Earlier months of 2025"})
+    assert [a.attrs["href"] for a in nav.find_all("a")] == [f"2025/{m:02d}/" for m in range(1, 11)]
+    assert "This page shows 2025 from November on; earlier months and years" in topic.text
+    assert all(d >= "2025-11" for _, _, d in entries(paged, "topics/gamma/"))
+    # An event's address is its month's page of its first topic.
+    data = read(paged, "data/briefing.json")
+    assert "https://example.org/brief/topics/gamma/2024/03/#event-gamma-talks" in data
+    assert "https://example.org/brief/topics/gamma/2025/05/#event-gamma-vote" in data
+    assert "https://example.org/brief/topics/gamma/2024/#event-gamma-summit" in data
+    assert 'id="event-gamma-talks"' in read(paged, "topics/gamma/2024/03/index.html")
+    timeline = read(paged, "timeline/2024/03/index.html")
+    assert 'href="../../../topics/gamma/2024/03/#event-gamma-talks"' in timeline
 
 
 def test_a_year_over_the_default_threshold_is_paged_by_the_build_command(tmp_path: Path) -> None:
@@ -293,6 +364,9 @@ MONTH_PAGES = [
     "quotes/",
     "quotes/2024/",
     "quotes/2024/03/",
+    "topics/gamma/",
+    "topics/gamma/2024/",
+    "topics/gamma/2024/03/",
 ]
 
 
@@ -313,3 +387,31 @@ def test_month_pages_pass_axe(browser, paged: Path, width: int) -> None:  # noqa
 
     found = folder_violations(browser, paged, MONTH_PAGES, width)
     assert not found, "\n".join(found)
+
+
+def test_a_story_moved_into_a_busy_topic_brings_its_quote_to_that_months_page(
+    fresh_busy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The quote is in another year and month than its story and is not edited: it joins
+    the topic through its story, and its month's page of the topic must show it."""
+    site, out = fresh_busy
+    write_files(
+        site,
+        {
+            "content/stories/beta-late.yaml": (
+                "title: Beta late\ndate: 2025-06-01\ntopics: [beta]\nsummary: Late.\n"
+            ),
+            "content/quotes/beta-early.yaml": (
+                "text: Early word.\nspeaker: ann\ndate: 2024-03-15\nstory: beta-late\n"
+                "source:\n  name: Example Wire\n"
+            ),
+        },
+    )
+    builder = Builder(site, out)
+    assert builder.build(BEFORE_DEADLINE).ok
+    assert "quote-beta-early" not in read(out, "topics/gamma/2024/03/index.html")
+    story = site / "content/stories/beta-late.yaml"
+    story.write_text(story.read_text().replace("topics: [beta]", "topics: [gamma]"))
+    assert builder.build(BEFORE_DEADLINE).ok
+    assert "quote-beta-early" in read(out, "topics/gamma/2024/03/index.html")
+    assert tree(out) == made(site, tmp_path / "ref", BUSY)
