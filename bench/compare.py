@@ -96,7 +96,9 @@ def timed_build(code: Path, site: Path, out: Path) -> tuple[float, float, float]
     env = dict(os.environ, PYTHONPATH=str(code), SITE_GEN_SEARCH="0")
     env.pop("SOURCE_DATE_EPOCH", None)
     command = [sys.executable, "-m", "site_gen", "build", "--site", str(site), "--out", str(out)]
-    run = timed_process([*command, "--as-of", AS_OF], env=env)
+    # Run from the version's own folder: `python -m` puts the working folder first on
+    # sys.path, before PYTHONPATH, so run from a checkout every version was that one.
+    run = timed_process([*command, "--as-of", AS_OF], cwd=code, env=env)
     if run.code != 0:
         sys.exit(f"compare: the build by {code} failed:\n{run.stderr[-3000:]}")
     return run.seconds, run.cpu, run.rss_mb
