@@ -15,6 +15,9 @@ from .views import DateView, Entry, Link, QuestionView, ViewBuilder, recent_wind
 Context = dict[str, Any]
 LATEST = 3
 RECENT_QUOTES = 5
+HOME_QUESTIONS = 25
+"""The open questions the home page shows, the most pressing first (overdue, then by
+deadline); /questions/ lists every one. A long-running briefing can hold a thousand."""
 
 
 @dataclass(frozen=True)
@@ -40,16 +43,27 @@ class Next:
     topics: tuple[Link, ...]
 
 
-def question_order(vb: ViewBuilder, questions: list[Record]) -> list[QuestionView]:
-    """Overdue first, then by deadline (none last), then by when raised."""
-    tz = vb.tz
+def _pressing_first(vb: ViewBuilder) -> Callable[[Record], tuple[Any, ...]]:
+    """The order of questions: overdue first, then by deadline (none last), then by
+    when raised."""
+    tz, site = vb.tz, vb.site
 
     def key(record: Record) -> tuple[Any, ...]:
         deadline = record.values.get("deadline")
         when = deadline.sort_key(tz) if deadline else (float("inf"), 0)
-        return (not vb.site.is_overdue(record), when, vb.site.sort_key(record))
+        return (not site.is_overdue(record), when, site.sort_key(record))
 
-    return [vb.question(q) for q in sorted(questions, key=key)]
+    return key
+
+
+def question_order(vb: ViewBuilder, questions: list[Record]) -> list[QuestionView]:
+    """Overdue first, then by deadline (none last), then by when raised."""
+    return [vb.question(q) for q in sorted(questions, key=_pressing_first(vb))]
+
+
+def _most_pressing(vb: ViewBuilder, questions: list[Record], count: int) -> list[QuestionView]:
+    """The first `count` of `questions` in question_order, without a view of every one."""
+    return [vb.question(q) for q in heapq.nsmallest(count, questions, key=_pressing_first(vb))]
 
 
 def open_questions(vb: ViewBuilder, records: list[Record]) -> list[QuestionView]:
@@ -180,13 +194,17 @@ def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     summaries = tuple(topic_summary(vb, t) for t in active)
     quotes = recent_quotes(vb, site.all("quotes"))
     start, end = recent_window(site)
+    open_ = [q for q in site.all("questions") if q.values["status"] == "open"]
+    pressing = _most_pressing(vb, open_, HOME_QUESTIONS)
     return "home.html", {
         "page": vb.page("", site.config.title, "home"),
         "changed": changed_entries(vb, everything, "home"),
         "window": (vb.day(start), vb.day(end)),
         "recent_days": site.config.recent_days,
         "topics": summaries,
-        "open_questions": tuple(open_questions(vb, site.all("questions"))),
+        "open_questions": tuple(pressing),
+        "open_count": len(open_),
+        "overdue_count": sum(1 for q in open_ if site.is_overdue(q)),
         "next": whats_next(vb, everything, "home"),
         "quotes": tuple(vb.quote(q) for q in quotes),
     }

@@ -89,7 +89,7 @@ def _years(site: Site, record: Record, name: str, year: Callable[[Any, Any], int
     return years
 
 
-YearsOf = Callable[[Record], list[Any]]
+YearsOf = Callable[[Record], list[Any]]  # a record's years (or months) by some measure
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class Split:
 
     years: list[int]
     by_year: dict[int, list[Record]]
-    by_month: dict[int, dict[int, list[Record]] | None]  # a record's years (or months) by some measure
+    by_month: dict[int, dict[int, list[Record]] | None]
 
 
 class YearSlots:
@@ -161,9 +161,9 @@ keep only the recent years; each earlier year gets a page of its own."""
 
 MONTHS_ABOVE = 400
 """A year of the merged timeline, of the quotes or of a topic's timeline, with more
-records than this is shown a month per page (a desk that files thousands of records a year would
-otherwise get a year page of megabytes); its year page lists the months and holds
-the records dated by the year alone."""
+records than this is shown a month per page (a desk that files thousands of records
+a year would otherwise get a year page of megabytes); its year page lists the months
+and holds the records dated by the year alone."""
 
 TOPIC_LIST = "topics/"
 QUESTION_ARCHIVE = "archive/"

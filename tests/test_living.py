@@ -207,6 +207,25 @@ def test_home_counts_overdue_questions(outs: dict[str, Path]) -> None:
     assert before.startswith("1 overdue") and after.startswith("2 overdue")
 
 
+def test_home_shows_the_most_pressing_open_questions_and_links_them_all(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past HOME_QUESTIONS open questions the home page shows the first ones in the
+    questions' order, counts every open and overdue one, and links /questions/."""
+    from site_gen import pages
+    from site_gen.builder import Builder
+
+    monkeypatch.setattr(pages, "HOME_QUESTIONS", 1)
+    assert Builder(site, tmp_path / "out", cache=False).build(AFTER_DEADLINE).ok
+    home = section(page(tmp_path / "out", ""), "open")
+    assert questions_in(home) == [("open-oct", "open", True)]
+    assert home.find(None, class_="overdue-note").text.startswith("2 overdue")  # not only those shown
+    more = home.find("p", class_="more-questions")
+    assert more.text.startswith("These are the 1 most pressing of 4 open questions.")
+    assert more.find("a").attrs["href"] == "questions/"
+    assert len(questions_in(section(page(tmp_path / "out", "questions/"), "open"))) == 4
+
+
 @pytest.mark.parametrize(
     "day,expected",
     [
