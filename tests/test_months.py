@@ -334,7 +334,7 @@ def test_a_busy_topic_year_is_paged_by_month_and_its_events_link_to_their_month(
     topic = page(paged, "topics/gamma/")
     nav = topic.find("nav", **{"aria-label": "Earlier months of 2025"})
     assert [a.attrs["href"] for a in nav.find_all("a")] == [f"2025/{m:02d}/" for m in range(1, 11)]
-    assert "This page shows 2025 from November on; earlier months and years" in topic.text
+    assert "This page shows the timeline from November 2025 on; earlier months and years" in topic.text
     assert all(d >= "2025-11" for _, _, d in entries(paged, "topics/gamma/"))
     # An event's address is its month's page of its first topic.
     data = read(paged, "data/briefing.json")
