@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Callable
+from typing import Any, Callable, Container
 
 from .index import TOPICAL
 from .model import Record
@@ -338,7 +338,10 @@ def _topic_header(vb: ViewBuilder, record: Record) -> dict[str, Any]:
 
 
 def _topic_quotes(
-    vb: ViewBuilder, records: list[Record], years: Any, headings: Any = None
+    vb: ViewBuilder,
+    records: list[Record],
+    years: Container[int] | None,
+    headings: Container[tuple[int, int]] | None = None,
 ) -> tuple[Any, ...]:
     """The quotes among `records` (said in `years` and under `headings`, (year, month),
     when given), newest first."""

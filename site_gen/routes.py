@@ -265,7 +265,7 @@ class Urls:
         the page that shows the year). The merged timeline, the quotes and a topic's
         timeline split so."""
         if name not in MONTH_SLOTS:
-            by_month = self._topic_months(name, year) if name.startswith(TOPIC_LIST) else None
+            by_month = self._topic_months(name, year)
             return sorted(by_month) if by_month else []
         found = self._months.get((name, year))
         if found is None:
@@ -319,7 +319,7 @@ class Urls:
     def in_month(self, name: str, year: int, month: int) -> list[Record]:
         """The records `name` shows under the heading of `month` of `year` (0: the year alone)."""
         if name not in MONTH_SLOTS:
-            by_month = self._topic_months(name, year) if name.startswith(TOPIC_LIST) else None
+            by_month = self._topic_months(name, year)
             return by_month.get(month, []) if by_month else []
         _, by_month, kinds = MONTH_SLOTS[name]
         return [r for kind in kinds for r in self._slots_of(by_month, kind).of((year, month))]
@@ -335,8 +335,11 @@ class Urls:
 
     def _topic_months(self, name: str, year: int) -> dict[int, list[Record]] | None:
         """A topic's records of a busy `year` by month heading (None: the year fits a
-        page). Worked out when first asked for and kept with the topic's split, which
-        a next build reuses while the topic's records are the same."""
+        page, or `name` is not a topic's list). Worked out when first asked for and kept
+        with the topic's split, which a next build reuses while the topic's records are
+        the same."""
+        if not name.startswith(TOPIC_LIST):
+            return None
         split = self._split_list(name)
         if year in split.by_month:
             return split.by_month[year]
