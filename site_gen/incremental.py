@@ -231,6 +231,19 @@ class TrackedUrls:
         self._tracker.records(found)
         return found
 
+    def letters(self, kind: str) -> list[str]:
+        self._tracker.add(("letters", kind))
+        return self._urls.letters(kind)
+
+    def letter_path(self, kind: str, letter: str) -> str:
+        return self._urls.letter_path(kind, letter)
+
+    def in_letter(self, kind: str, letter: str) -> list[Record]:
+        self._tracker.add(("in_letter", kind, letter))
+        found = self._urls.in_letter(kind, letter)
+        self._tracker.records(found)
+        return found
+
     def __getattr__(self, name: str) -> Any:
         self._tracker.add(EVERYTHING)
         return getattr(self._urls, name)
@@ -423,6 +436,10 @@ class Inputs:
             if tag == "in_month":
                 year, month = map(int, key[2].split("-"))
                 return tuple((r.kind, r.id) for r in self.urls.in_month(key[1], year, month))
+            if tag == "letters":
+                return tuple(self.urls.letters(key[1]))
+            if tag == "in_letter":
+                return tuple(r.id for r in self.urls.in_letter(key[1], key[2]))
             if tag == "routes":
                 return self.pages
         except (KeyError, IndexError, ValueError):
@@ -525,6 +542,8 @@ class _Reach:
             return own
         if tag in ("years", "in_year") and sub == "questions":
             return keys if "questions" in self.ids else ()
+        if tag in ("letters", "in_letter"):  # which names a list has: only with one of its records
+            return keys if sub in self.ids else ()
         if tag == "all":  # the ids and contents of a kind: changed only with one of its records
             return keys if sub in self.ids else ()
         if tag == "everything":

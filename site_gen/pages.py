@@ -9,7 +9,7 @@ from typing import Any, Callable, Container
 
 from .index import TOPICAL
 from .model import Record
-from .routes import timeline_months_of, timeline_years_of, topic_list
+from .routes import letter_label, timeline_months_of, timeline_years_of, topic_list
 from .views import DateView, Entry, Link, QuestionView, ViewBuilder, recent_window, within
 
 Context = dict[str, Any]
@@ -18,6 +18,11 @@ RECENT_QUOTES = 5
 HOME_QUESTIONS = 25
 """The open questions the home page shows, the most pressing first (overdue, then by
 deadline); /questions/ lists every one. A long-running briefing can hold a thousand."""
+MOST_QUOTED = 25
+"""The people /people/ shows once it lists them a letter per page."""
+LATEST_TOPICS = 25
+"""The active topics /topics/ shows once it lists topics a letter per page: those
+with the latest developments."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class TopicSummary:
     changed: tuple[Entry, ...]
     open_questions: int
     last_date: DateView | None
+    last_key: Any = None  # the sort key of its last development (to rank topics by)
 
 
 @dataclass(frozen=True)
@@ -238,18 +244,35 @@ def _topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:
         changed_entries(vb, records, f"topics/{topic.id}/"),
         sum(1 for r in records if r.kind == "questions" and r.values["status"] == "open"),
         vb.date(last.date) if last and last.date else None,
+        vb.site.sort_key(last) if last else None,
     )
 
 
 def topics(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
+    """Every topic by status; once there are many (routes.LETTERS_ABOVE), a page per
+    letter (arg "a") and, on /topics/ itself, the active topics that moved last."""
+    letters = _letter_links(vb, "topics")
     groups = {status: [] for status in ("active", "dormant", "closed")}  # type: dict[str, list[Any]]
-    for topic in vb.site.all("topics"):
-        groups[topic.values["status"]].append(topic_summary(vb, topic))
-    crumbs = (Link("topics/", "Topics"),)
+    active = 0
+    if letters and not arg:
+        summaries = [topic_summary(vb, t) for t in vb.site.all("topics") if t.values["status"] == "active"]
+        active = len(summaries)
+        groups["active"] = heapq.nlargest(LATEST_TOPICS, summaries, key=_last_moved)
+    else:
+        for topic in vb.urls.in_letter("topics", arg) if arg else vb.site.all("topics"):
+            groups[topic.values["status"]].append(topic_summary(vb, topic))
+    page, letter = _letter_page(vb, "topics", "Topics", arg)
     return "topics.html", {
-        "page": vb.page("topics/", "Topics", "topics", crumbs=crumbs),
+        "page": page,
         "groups": tuple((k, tuple(v)) for k, v in groups.items() if v),
+        "letters": letters,
+        "letter": letter,
+        "active_count": active,
     }
+
+
+def _last_moved(summary: TopicSummary) -> tuple[bool, Any]:
+    return (summary.last_key is not None, summary.last_key or ())
 
 
 def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
@@ -570,15 +593,42 @@ def _corrections(vb: ViewBuilder, record: Record) -> list[Any]:
 
 
 def people(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
-    persons = sorted(vb.site.all("people"), key=lambda p: (p.values["name"].casefold(), p.id))
+    """Everyone, by name; once there are many (routes.LETTERS_ABOVE), a page per
+    letter (arg "a") and, on /people/ itself, the most quoted."""
+    letters = _letter_links(vb, "people")
+    if arg:
+        persons = vb.urls.in_letter("people", arg)
+    elif letters:
+        counted = ((len(vb.site.linked(p, "quotes")), p) for p in vb.site.all("people"))
+        top = heapq.nsmallest(MOST_QUOTED, (pair for pair in counted if pair[0]), key=_most_first)
+        persons = [p for _, p in top]
+    else:
+        persons = sorted(vb.site.all("people"), key=lambda p: (p.values["name"].casefold(), p.id))
     cards = tuple(
         (vb.link(p), p.values.get("role"), p.values.get("org"), len(vb.site.linked(p, "quotes")))
         for p in persons
     )
-    return "people.html", {
-        "page": vb.page("people/", "People", "people", crumbs=(Link("people/", "People"),)),
-        "people": cards,
-    }
+    page, letter = _letter_page(vb, "people", "People", arg)
+    return "people.html", {"page": page, "people": cards, "letters": letters, "letter": letter}
+
+
+def _most_first(pair: tuple[int, Record]) -> tuple[int, str, str]:
+    count, person = pair
+    return (-count, person.values["name"].casefold(), person.id)
+
+
+def _letter_links(vb: ViewBuilder, kind: str) -> tuple[Link, ...]:
+    """A link to each letter's page of a list split by letter (none: it is not)."""
+    return tuple(Link(vb.urls.letter_path(kind, x), letter_label(x)) for x in vb.urls.letters(kind))
+
+
+def _letter_page(vb: ViewBuilder, kind: str, title: str, letter: str) -> tuple[Any, str | None]:
+    """The page view of a list page (`letter` "") or of one of its letters' pages."""
+    crumbs = (Link(f"{kind}/", title),)
+    if not letter:
+        return vb.page(f"{kind}/", title, kind, crumbs=crumbs), None
+    path, label = vb.urls.letter_path(kind, letter), letter_label(letter)
+    return vb.page(path, f"{title}: {label}", kind, crumbs=(*crumbs, Link(path, label))), label
 
 
 def person(vb: ViewBuilder, person_id: str) -> tuple[str, Context]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -165,8 +166,30 @@ records than this is shown a month per page (a desk that files thousands of reco
 a year would otherwise get a year page of megabytes); its year page lists the months
 and holds the records dated by the year alone."""
 
+LETTERS_ABOVE = 150
+"""/topics/ or /people/ with more entries than this lists them a letter per page
+(/topics/by-name/a/): a briefing followed for years gathers thousands of people."""
+
 TOPIC_LIST = "topics/"
 QUESTION_ARCHIVE = "archive/"
+BY_NAME = "by-name/"
+OTHER_LETTER = "other"  # names that start with neither a letter of a to z nor one with an accent
+LETTER_KINDS = ("topics", "people")
+
+
+def index_letter(name: str) -> str:
+    """The letter a name is listed under: its first letter without accent, lower
+    case ("Émile" under "e"), or OTHER_LETTER."""
+    first = unicodedata.normalize("NFKD", name.strip()[:1])[:1].casefold()
+    return first if "a" <= first <= "z" else OTHER_LETTER
+
+
+def letter_label(letter: str) -> str:
+    return "Other" if letter == OTHER_LETTER else letter.upper()
+
+
+def _name_of(record: Record) -> str:
+    return str(record.values["name" if record.kind == "people" else "title"])
 
 
 def topic_list(topic_id: str) -> str:
@@ -197,6 +220,7 @@ class Urls:
         self._routes: dict[str, tuple[tuple[str, ...], list[Route]]] = {}
         self._months: dict[tuple[str, int], list[int]] = {}
         self._month_keys: dict[str, dict[int, set[int]]] = {}  # see _headings
+        self._letters: dict[str, dict[str, list[Record]]] = {}  # see by_letter
         self.quote_years = sorted(self._slots_of("quotes", "quotes").years(), reverse=True)
         self._slots_of("quote_months", "quotes")
         points = set()
@@ -387,7 +411,7 @@ class Urls:
         """What a next build's Urls may reuse (the splits this build used)."""
         # Every kind's year slots (a build that looks at no year still keeps them), and
         # the splits of the lists this build planned (not those of topics now gone).
-        slots = {name: kept for name, kept in self._kept.items() if name.startswith("slots:")}
+        slots = {name: kept for name, kept in self._kept.items() if name.startswith(("slots:", "letters:"))}
         return slots | self._routes | {name: self._kept[name] for name in self._split if name in self._kept}
 
     def _members(self, name: str) -> tuple[list[Record], Callable[[Record], list[int]]]:
@@ -428,6 +452,41 @@ class Urls:
         if cutoff is None or year >= cutoff:
             return self.list_path(name)
         return f"questions/{QUESTION_ARCHIVE}{year}/" if name == "questions" else f"{name}/{year}/"
+
+    def by_letter(self, kind: str) -> dict[str, list[Record]]:
+        """The records of `kind` ("topics", "people") by index letter, each letter's
+        sorted by name, the letters in order (OTHER_LETTER last); empty when the list
+        fits one page (LETTERS_ABOVE). Kept for a next build while the records are
+        the same objects."""
+        found = self._letters.get(kind)
+        if found is None:
+            records = self.site.all(kind)
+            identity = (LETTERS_ABOVE, tuple(map(id, records)))
+            key = f"letters:{kind}"
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] == identity:
+                found = kept[2]
+            else:
+                found = {}
+                if len(records) > LETTERS_ABOVE:
+                    named = sorted(records, key=lambda r: (_name_of(r).casefold(), r.id))
+                    for record in named:
+                        found.setdefault(index_letter(_name_of(record)), []).append(record)
+                    found = {k: found[k] for k in sorted(found, key=lambda k: (k == OTHER_LETTER, k))}
+            # The kept entry holds its records, so their ids are not reused by others.
+            self._kept[key] = (identity, records, found)
+            self._letters[kind] = found
+        return found
+
+    def letters(self, kind: str) -> list[str]:
+        """The letters `kind`'s list has a page each for (none: it fits one page)."""
+        return list(self.by_letter(kind))
+
+    def in_letter(self, kind: str, letter: str) -> list[Record]:
+        return self.by_letter(kind).get(letter, [])
+
+    def letter_path(self, kind: str, letter: str) -> str:
+        return f"{kind}/{BY_NAME}{letter}/"
 
     def record_routes(self, kind: str, view: str) -> list[Route]:
         """A page for each record of `kind`: the last build's routes while the ids
@@ -505,6 +564,8 @@ def plan(site: Site, urls: Urls) -> list[Route]:
         for year, month in urls.month_pages(name):
             path = urls.month_path(name, year, month)
             routes.append(Route(f"{path}index.html", "topic_year", f"{topic_id}/{year}/{month:02d}"))
+    for kind in LETTER_KINDS:
+        routes += [Route(f"{urls.letter_path(kind, x)}index.html", kind, x) for x in urls.letters(kind)]
     for kind, view in RECORD_PAGES:
         routes += urls.record_routes(kind, view)
     return routes

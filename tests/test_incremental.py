@@ -449,6 +449,7 @@ class Mutator:
         self.rng = rng
         self.serial = 0
         self.as_of = AS_OF
+        self.letters = False  # also add, rename and delete people, and move topics between letters
 
     def files(self, kind: str) -> list[Path]:
         return sorted((self.site / "content" / kind).glob("*.yaml"))
@@ -490,6 +491,8 @@ class Mutator:
             self.static_file,
             self.change_as_of,
         ]
+        if self.letters:
+            ops.append(self.edit_person)
         op = self.rng.choice(ops)
         return op()
 
@@ -535,10 +538,29 @@ class Mutator:
     def edit_topic(self) -> str:
         r = self.rng
         status = r.choice(["active", "dormant", "closed"])
+        title = f"{r.choice(['Delta', 'Zulu', 'Échelon']) if self.letters else 'Delta'} {r.randint(1, 9)}"
         (self.site / "content/topics/delta.yaml").write_text(
-            f"title: Delta {r.randint(1, 9)}\nstatus: {status}\nsummary: Delta summary {r.randint(1, 99)}.\n"
+            f"title: {title}\nstatus: {status}\nsummary: Delta summary {r.randint(1, 99)}.\n"
         )
         return f"topic delta {status}"
+
+    def edit_person(self) -> str:
+        """Add or rename a person nothing refers to (a new letter, or another within
+        one), or delete one."""
+        r = self.rng
+        people = [p for p in self.files("people") if p.stem.startswith("gen-")]
+        if people and r.random() < 0.3:
+            path = r.choice(people)
+            path.unlink()
+            return f"delete person {path.name}"
+        if people and r.random() < 0.5:
+            path = r.choice(people)
+        else:
+            self.serial += 1
+            path = self.site / f"content/people/gen-{self.serial}.yaml"
+        name = f"{r.choice(['Ann', 'Abe', 'Bo', 'Émile', 'Zoe', '李'])} {r.randint(1, 99)}"
+        path.write_text(f"name: {name}\nrole: Role {r.randint(1, 9)}\n")
+        return f"person {path.name} {name}"
 
     def add_quote(self) -> str:
         self.serial += 1
@@ -628,6 +650,9 @@ def test_random_edits_match_a_fresh_full_build(
     if seed > 6:  # every topic and the settled questions split by year, and join again,
         monkeypatch.setattr(routes, "SPLIT_ABOVE", 2 if seed == 7 else 4)
         monkeypatch.setattr(routes, "MONTHS_ABOVE", 3 if seed == 7 else 6)  # the timeline by month
+        monkeypatch.setattr(routes, "LETTERS_ABOVE", 2 if seed == 7 else 3)  # people and topics by letter
+        for n, name in enumerate(("Bo Brown", "Zoe Zed", "Abe Able")):
+            extra[f"content/people/gen-p{n}.yaml"] = f"name: {name}\n"
         for n, year in enumerate((2022, 2023, 2023)):
             extra[f"content/questions/settled-{n}.yaml"] = (
                 f"question: Old question {n}?\ntopics: [beta]\nraised: {year}-01-02\n"
@@ -636,6 +661,7 @@ def test_random_edits_match_a_fresh_full_build(
     site = fixture_site(tmp_path / "site", extra)
     out = tmp_path / "incremental"
     mutator = Mutator(site, rng)
+    mutator.letters = seed > 6
     # Even seeds keep one builder alive (as serve does), and seeds 5, 6 and 8 also tell it
     # what changed as serve's watcher does; other odd seeds start a new builder for each build
     # from the pickled cache (as repeated `site-gen build` runs do).
@@ -671,6 +697,7 @@ def test_random_edits_match_a_fresh_full_build(
             rel
             for rel in reference
             if re.fullmatch(r"(topics/[^/]+|questions/archive|timeline/\d+)/\d+/index.html", rel)
+            or re.fullmatch(r"(topics|people)/by-name/[a-z]+/index.html", rel)
         )
         if step % 5 == 4:  # an unchanged rebuild writes nothing
             again = builder.build(mutator.as_of)
@@ -679,6 +706,7 @@ def test_random_edits_match_a_fresh_full_build(
         assert any(rel.startswith("topics/") for rel in split_pages), split_pages
         assert any(rel.startswith("questions/") for rel in split_pages), split_pages
         assert any(rel.startswith("timeline/") for rel in split_pages), split_pages
+        assert any(rel.startswith("people/by-name/") for rel in split_pages), split_pages
 
 
 def test_drafts_and_base_url_builds_keep_separate_caches(tmp_path: Path) -> None:
