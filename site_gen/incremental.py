@@ -21,6 +21,7 @@ from .index import Site, kept_references
 from .model import Record
 from .places import differing_places
 from .routes import (
+    OPEN_QUESTIONS,
     TIMELINE_KINDS,
     TOPIC_LIST,
     Urls,
@@ -540,7 +541,7 @@ class _Reach:
                 told = (("topics_of", "quotes", quote_id) for quote_id in self.story_quotes)
                 own += [key for key in told if key in values]
             return own
-        if tag in ("years", "in_year") and sub == "questions":
+        if tag in ("years", "in_year") and sub in ("questions", OPEN_QUESTIONS):
             return keys if "questions" in self.ids else ()
         if tag in ("letters", "in_letter"):  # which names a list has: only with one of its records
             return keys if sub in self.ids else ()

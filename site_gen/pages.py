@@ -9,7 +9,7 @@ from typing import Any, Callable, Container
 
 from .index import TOPICAL
 from .model import Record
-from .routes import letter_label, timeline_months_of, timeline_years_of, topic_list
+from .routes import OPEN_QUESTIONS, letter_label, timeline_months_of, timeline_years_of, topic_list
 from .views import DateView, Entry, Link, QuestionView, ViewBuilder, recent_window, within
 
 Context = dict[str, Any]
@@ -210,6 +210,7 @@ def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
         "topics": summaries,
         "open_questions": tuple(pressing),
         "open_count": len(open_),
+        "open_by_year": vb.urls.cutoff(OPEN_QUESTIONS) is not None,
         "overdue_count": sum(1 for q in open_ if site.is_overdue(q)),
         "next": whats_next(vb, everything, "home"),
         "quotes": tuple(vb.quote(q) for q in quotes),
@@ -523,17 +524,16 @@ def _year_links(vb: ViewBuilder, name: str) -> tuple[Link, ...]:
 
 def questions(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     """All open questions with the settled ones; once there are many settled ones,
-    only those of recent years, and those of each earlier year on a page of its own."""
+    only those of recent years, and those of each earlier year on a page of its own
+    (arg "2024"). Many open questions are split so too, by the year they are due
+    (arg "open/2019")."""
+    if arg.startswith("open/"):
+        return _open_year(vb, int(arg[len("open/") :]))
     if arg:
         shown, open_ = vb.urls.in_year("questions", int(arg)), []
     else:
-        records = vb.site.all("questions")
-        open_ = [q for q in records if q.values["status"] == "open"]
-        if vb.urls.cutoff("questions") is None:
-            shown = [q for q in records if q.values["status"] != "open"]
-        else:
-            years = sorted(_shown_years(vb, "questions", ""))
-            shown = [q for y in years for q in vb.urls.in_year("questions", y)]
+        open_ = _listed(vb, OPEN_QUESTIONS, lambda q: q.values["status"] == "open")
+        shown = _listed(vb, "questions", lambda q: q.values["status"] != "open")
     path = vb.urls.archive("questions", int(arg)) if arg else "questions/"
     title = "Questions" if not arg else f"Questions settled in {arg}"
     crumbs = (Link("questions/", "Questions"),) + ((Link(path, arg),) if arg else ())
@@ -541,9 +541,37 @@ def questions(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
         "page": vb.page(path, title, "questions", crumbs=crumbs),
         "year": int(arg) if arg else None,
         "years": _year_links(vb, "questions"),
-        "open": tuple(open_questions(vb, open_)),
+        "open": tuple(question_order(vb, open_)),
+        "open_years": _year_links(vb, OPEN_QUESTIONS),
+        "open_from": vb.urls.cutoff(OPEN_QUESTIONS),
+        "open_year": None,
         "answered": tuple(question_order(vb, [q for q in shown if q.values["status"] == "answered"])),
         "dropped": tuple(question_order(vb, [q for q in shown if q.values["status"] == "dropped"])),
+    }
+
+
+def _listed(vb: ViewBuilder, name: str, wanted: Callable[[Record], bool]) -> list[Record]:
+    """The questions /questions/ shows of the list `name`: those `wanted` when the list
+    is not split, else those of the years from its cutoff on."""
+    if vb.urls.cutoff(name) is None:
+        return [q for q in vb.site.all("questions") if wanted(q)]
+    return [q for y in sorted(_shown_years(vb, name, "")) for q in vb.urls.in_year(name, y)]
+
+
+def _open_year(vb: ViewBuilder, year: int) -> tuple[str, Context]:
+    """The open questions due (or, with no deadline, raised) in an earlier year."""
+    path = vb.urls.archive(OPEN_QUESTIONS, year)
+    crumbs = (Link("questions/", "Questions"), Link(path, f"Open, {year}"))
+    return "questions.html", {
+        "page": vb.page(path, f"Open questions due in {year}", "questions", crumbs=crumbs),
+        "year": None,
+        "years": (),
+        "open": tuple(question_order(vb, vb.urls.in_year(OPEN_QUESTIONS, year))),
+        "open_years": _year_links(vb, OPEN_QUESTIONS),
+        "open_from": vb.urls.cutoff(OPEN_QUESTIONS),
+        "open_year": year,
+        "answered": (),
+        "dropped": (),
     }
 
 

@@ -58,6 +58,13 @@ def timeline_years_of(site: Site, record: Record) -> list[int]:
     return _years(site, record, "timeline_years", lambda when, tz: when.month_key(tz)[0])
 
 
+def open_year(site: Site, question: Record) -> int:
+    """The year an open question is listed under: its deadline's, else the year it
+    was raised (by month heading, as on the timeline)."""
+    values = question.values
+    return (values.get("deadline") or values["raised"]).month_key(site.config.tz)[0]
+
+
 def _point_years(site: Site, record: Record) -> list[int]:
     """The years of a record's timeline points by their first instant (which list pages exist)."""
     return _years(site, record, "point_years", lambda when, tz: when.start(tz).astimezone(tz).year)
@@ -172,6 +179,9 @@ LETTERS_ABOVE = 150
 
 TOPIC_LIST = "topics/"
 QUESTION_ARCHIVE = "archive/"
+OPEN_QUESTIONS = "questions/open"
+"""The open questions on /questions/: past SPLIT_ABOVE, those due (or, with no
+deadline, raised) before the cutoff year get a page per year, /questions/open/<year>/."""
 BY_NAME = "by-name/"
 OTHER_LETTER = "other"  # names that start with neither a letter of a to z nor one with an accent
 LETTER_KINDS = ("topics", "people")
@@ -201,8 +211,8 @@ class Urls:
     """Where every record is shown, computed once per build.
 
     Lists that grow with the archive are split by year: "timeline" and "quotes"
-    always, "questions" (its answered and dropped questions) and a topic's
-    timeline (`topic_list(id)`) once they hold more than SPLIT_ABOVE records.
+    always, "questions" (its answered and dropped questions), OPEN_QUESTIONS and a
+    topic's timeline (`topic_list(id)`) once they hold more than SPLIT_ABOVE records.
     Each list has its years (newest first), a cutoff year from which on the
     list page itself shows them, and an archive page for each earlier year.
     A year of the timeline, the quotes or a topic with more than MONTHS_ABOVE
@@ -387,7 +397,8 @@ class Urls:
             kept = self._kept.get(name)
             # A topic's records by kind: a patched site copies them only for the topics of
             # the records it swapped, so the same object means the same records.
-            source = self.site.by_topic.get(name[len(TOPIC_LIST) :]) if name != "questions" else None
+            topic = name[len(TOPIC_LIST) :] if name.startswith(TOPIC_LIST) else None
+            source = self.site.by_topic.get(topic) if topic is not None else None
             if kept is not None and source is not None and kept[3] is source and kept[0][:3] == settings:
                 found = self._split[name] = kept[2]
                 return found
@@ -419,6 +430,9 @@ class Urls:
         if name == "questions":
             settled = [q for q in site.all("questions") if q.values["status"] != "open"]
             return settled, lambda q: timeline_years_of(site, q)[-1:]
+        if name == OPEN_QUESTIONS:
+            open_ = [q for q in site.all("questions") if q.values["status"] == "open"]
+            return open_, lambda q: [open_year(site, q)]
         topic_id = name[len(TOPIC_LIST) :]
         records = [r for kind in TIMELINE_KINDS for r in site.topic_records(topic_id, kind)]
         return records, lambda r: timeline_years_of(site, r)
@@ -444,14 +458,16 @@ class Urls:
 
     def list_path(self, name: str) -> str:
         """The list page itself."""
-        return f"{name}/"
+        return "questions/" if name == OPEN_QUESTIONS else f"{name}/"
 
     def archive(self, name: str, year: int) -> str:
         """The page that shows `year`: the list page from the cutoff year on."""
         cutoff = self.cutoff(name)
         if cutoff is None or year >= cutoff:
             return self.list_path(name)
-        return f"questions/{QUESTION_ARCHIVE}{year}/" if name == "questions" else f"{name}/{year}/"
+        if name == "questions":
+            return f"questions/{QUESTION_ARCHIVE}{year}/"
+        return f"{name}/{year}/"
 
     def by_letter(self, kind: str) -> dict[str, list[Record]]:
         """The records of `kind` ("topics", "people") by index letter, each letter's
@@ -554,6 +570,8 @@ def plan(site: Site, urls: Urls) -> list[Route]:
             routes.append(Route(f"{path}index.html", name, f"{year}/{month:02d}"))
     settled = urls.archived("questions")
     routes += [Route(f"{urls.archive('questions', y)}index.html", "questions", str(y)) for y in settled]
+    for year in urls.archived(OPEN_QUESTIONS):
+        routes.append(Route(f"{urls.archive(OPEN_QUESTIONS, year)}index.html", "questions", f"open/{year}"))
     for topic_id in site.records["topics"]:
         routes.append(Route(f"topics/{topic_id}/index.html", "topic", topic_id))
         routes.append(Route(f"topics/{topic_id}/feed.xml", "feed", topic_id))

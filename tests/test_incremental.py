@@ -651,6 +651,10 @@ def test_random_edits_match_a_fresh_full_build(
         monkeypatch.setattr(routes, "SPLIT_ABOVE", 2 if seed == 7 else 4)
         monkeypatch.setattr(routes, "MONTHS_ABOVE", 3 if seed == 7 else 6)  # the timeline by month
         monkeypatch.setattr(routes, "LETTERS_ABOVE", 2 if seed == 7 else 3)  # people and topics by letter
+        for n, deadline in enumerate(("2022-05", "2023-02-03")):  # open questions of earlier years
+            extra[f"content/questions/old-open-{n}.yaml"] = (
+                f"question: Old open {n}?\ntopics: [beta]\nraised: 2021-01-02\ndeadline: {deadline}\n"
+            )
         for n, name in enumerate(("Bo Brown", "Zoe Zed", "Abe Able")):
             extra[f"content/people/gen-p{n}.yaml"] = f"name: {name}\n"
         for n, year in enumerate((2022, 2023, 2023)):
@@ -696,7 +700,7 @@ def test_random_edits_match_a_fresh_full_build(
         split_pages.update(
             rel
             for rel in reference
-            if re.fullmatch(r"(topics/[^/]+|questions/archive|timeline/\d+)/\d+/index.html", rel)
+            if re.fullmatch(r"(topics/[^/]+|questions/(archive|open)|timeline/\d+)/\d+/index.html", rel)
             or re.fullmatch(r"(topics|people)/by-name/[a-z]+/index.html", rel)
         )
         if step % 5 == 4:  # an unchanged rebuild writes nothing
@@ -707,6 +711,7 @@ def test_random_edits_match_a_fresh_full_build(
         assert any(rel.startswith("questions/") for rel in split_pages), split_pages
         assert any(rel.startswith("timeline/") for rel in split_pages), split_pages
         assert any(rel.startswith("people/by-name/") for rel in split_pages), split_pages
+        assert any(rel.startswith("questions/open/") for rel in split_pages), split_pages
 
 
 def test_drafts_and_base_url_builds_keep_separate_caches(tmp_path: Path) -> None:

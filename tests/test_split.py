@@ -212,3 +212,130 @@ def test_a_kept_builder_moves_an_entry_between_a_long_topics_years(tmp_path: Pat
         changed = {rel for rel in tree(out) if before.get(rel) != tree(out)[rel]}
         assert "topics/alpha/2022/index.html" in changed
         assert ("topics/alpha/2023/index.html" in changed) == (old.startswith("date"))
+
+
+# -- many open questions ------------------------------------------------------------
+
+
+def old_open_files() -> dict[str, str | None]:
+    """Open questions due in 2022 and 2023 and one raised in 2023 with no deadline;
+    with the fixture's four (due in 2025 and 2026, one raised in 2024 with none)."""
+    files: dict[str, str | None] = {}
+    for n, deadline in enumerate(("2022-03", "2022-09-30", "2023-01-15", "2023-06", "2023-11-02")):
+        files[f"content/questions/old-open-{n}.yaml"] = (
+            f"question: Old open question {n}?\ntopics: [beta]\nraised: 2021-05-01\ndeadline: {deadline}\n"
+        )
+    files["content/questions/old-undated.yaml"] = (
+        "question: Raised long ago, never dated?\ntopics: [beta]\nraised: 2023-04-04\n"
+    )
+    return files
+
+
+@pytest.fixture
+def many_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    monkeypatch.setattr(routes, "SPLIT_ABOVE", 6)  # ten open questions
+    return fixture_site(tmp_path / "site", old_open_files()), tmp_path / "out"
+
+
+def question_ids(out: Path, rel: str, status: str = "open") -> list[str]:
+    return [
+        str(n.attrs["data-question"])
+        for n in page(out, rel).find_all(None, data_question=True)
+        if n.attrs["data-status"] == status
+    ]
+
+
+def test_many_open_questions_page_the_years_before_the_as_of_year(
+    many_open: tuple[Path, Path], tmp_path: Path
+) -> None:
+    site, out = many_open
+    files = fresh(site, out)
+    years = sorted(rel.split("/")[2] for rel in files if rel.startswith("questions/open/"))
+    assert years == ["2022", "2023", "2024"]
+    assert question_ids(out, "questions/") == ["open-oct", "open-nov", "open-later"]  # overdue first
+    assert question_ids(out, "questions/open/2023/") == [
+        "old-open-2",
+        "old-open-3",
+        "old-open-4",
+        "old-undated",
+    ]
+    assert question_ids(out, "questions/open/2024/") == ["open-nodeadline"]
+    doc = page(out, "questions/open/2022/")
+    assert doc.find("h1").text == "Open questions due in 2022"
+    assert all(n.has("data-overdue") for n in doc.find_all(None, data_question=True))
+    assert not question_ids(out, "questions/open/2022/", "answered")
+    nav = page(out, "questions/").find("nav", **{"aria-label": "Open questions by year"})
+    assert [a.text for a in nav.find_all("a")] == ["2025–2026", "2024", "2023", "2022"]
+    assert "answered-one" in question_ids(out, "questions/", "answered")  # the settled ones stay
+    assert "https://example.org/brief/questions/open/2023/</loc>" in read(out, "sitemap.xml")
+    # Under the threshold, every open question is on /questions/.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(routes, "SPLIT_ABOVE", 100)
+        whole = tmp_path / "whole"
+        assert not any(rel.startswith("questions/open/") for rel in fresh(site, whole))
+        assert len(question_ids(whole, "questions/")) == 10
+
+
+def test_an_open_question_answered_or_moved_follows_and_matches_a_clean_build(
+    many_open: tuple[Path, Path], tmp_path: Path
+) -> None:
+    site, out = many_open
+    builder = Builder(site, out)  # kept, as serve's
+    assert builder.build(BEFORE_DEADLINE).ok
+    before = tree(out)
+    old = site / "content/questions/old-open-3.yaml"
+    old.write_text(old.read_text().replace("Old open question 3?", "Old open question three?"))
+    assert builder.build(BEFORE_DEADLINE).ok
+    after = tree(out)
+    changed = {rel for rel in after if before.get(rel) != after[rel]}
+    assert "questions/open/2023/index.html" in changed
+    assert not {"questions/open/2022/index.html", "questions/index.html"} & changed
+    old.write_text(old.read_text() + "status: answered\nanswered: 2025-11-20\nanswer: At last.\n")
+    assert builder.build(BEFORE_DEADLINE).ok
+    assert "old-open-3" in question_ids(out, "questions/", "answered")
+    assert "old-open-3" not in question_ids(out, "questions/open/2023/")
+    assert tree(out) == fresh(site, tmp_path / "ref")
+    moved = site / "content/questions/old-open-0.yaml"  # from 2022 to 2026
+    moved.write_text(moved.read_text().replace("deadline: 2022-03", "deadline: 2026-05"))
+    assert Builder(site, out).build(BEFORE_DEADLINE).ok  # a new builder, as `build` does
+    assert "old-open-0" in question_ids(out, "questions/")
+    assert tree(out) == fresh(site, tmp_path / "ref")
+    write_files(site, {f"content/questions/old-open-{n}.yaml": None for n in (1, 2, 4)})
+    assert Builder(site, out).build(BEFORE_DEADLINE).ok  # six open: one page again
+    files = tree(out)
+    assert not any(rel.startswith("questions/open/") for rel in files)
+    assert files == fresh(site, tmp_path / "ref")
+
+
+def test_the_home_page_links_the_open_questions_by_year(many_open: tuple[Path, Path]) -> None:
+    site, out = many_open
+    with pytest.MonkeyPatch.context() as patch:
+        from site_gen import pages
+
+        patch.setattr(pages, "HOME_QUESTIONS", 3)
+        fresh(site, out)
+    note = page(out, "").find("p", class_="more-questions")
+    assert "3 most pressing of 10 open questions" in note.text
+    assert note.find("a").text == "See the open questions by the year they are due"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("java") is None or not VNU.is_file(), reason="needs java and tests/js (npm)")
+def test_open_question_pages_are_valid_html(many_open: tuple[Path, Path]) -> None:
+    from test_html_valid import vnu_errors
+
+    site, out = many_open
+    fresh(site, out)
+    errors = vnu_errors([str(out / rel / "index.html") for rel in ("questions/", "questions/open/2023/")])
+    assert not errors, errors[:10]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not AXE.is_file(), reason="needs tests/js (npm install)")
+def test_open_question_pages_pass_axe(browser, many_open: tuple[Path, Path]) -> None:  # noqa: ANN001, F811
+    from test_a11y import folder_violations
+
+    site, out = many_open
+    fresh(site, out)
+    found = folder_violations(browser, out, ["questions/", "questions/open/2023/"], 390)
+    assert not found, "\n".join(found)
