@@ -9,7 +9,7 @@ from typing import Any, Callable, Container
 
 from .index import TOPICAL
 from .model import Record
-from .routes import OPEN_QUESTIONS, letter_label, timeline_months_of, timeline_years_of, topic_list
+from .routes import OPEN_QUESTIONS, letter_label, open_year, timeline_months_of, timeline_years_of, topic_list
 from .views import DateView, Entry, Link, QuestionView, ViewBuilder, recent_window, within
 
 Context = dict[str, Any]
@@ -279,13 +279,14 @@ def _last_moved(summary: TopicSummary) -> tuple[bool, Any]:
 def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
     record = vb.site.records["topics"][topic_id]
     records = topic_records(vb, topic_id)
-    questions = [r for r in records if r.kind == "questions"]
-    answered = question_order(vb, [q for q in questions if q.values["status"] == "answered"])
-    dropped = question_order(vb, [q for q in questions if q.values["status"] == "dropped"])
     name = topic_list(topic_id)
     # A long topic shows its recent years here (a busy one from its month cutoff on);
     # each earlier year, or month, has a page of its own.
-    years = sorted(_shown_years(vb, name, "")) if vb.urls.cutoff(name) is not None else None
+    cutoff = vb.urls.cutoff(name)
+    years = sorted(_shown_years(vb, name, "")) if cutoff is not None else None
+    questions, earlier = _recent_questions(vb, [r for r in records if r.kind == "questions"], cutoff)
+    answered = question_order(vb, [q for q in questions if q.values["status"] == "answered"])
+    dropped = question_order(vb, [q for q in questions if q.values["status"] == "dropped"])
     shown, headings = (records, None) if years is None else _shown_records(vb, name, years, listed=True)
     months = _months_shown(vb, name, years or [], listed=True)
     split_year = months["months_year"]
@@ -305,6 +306,8 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
         "latest": latest(vb, records),
         "unknown": tuple(open_questions(vb, questions)),
         "dropped": tuple(dropped),
+        "questions_from": cutoff if any(earlier.values()) else None,
+        "earlier_questions": earlier,
         "next": whats_next(vb, records, f"topics/{topic_id}/"),
         "years": _year_links(vb, name),
         "period": "",
@@ -313,6 +316,29 @@ def topic(vb: ViewBuilder, topic_id: str) -> tuple[str, Context]:
         "timeline": vb.timeline(_unique(shown), years, f"topics/{topic_id}/", headings),
         "quotes": _topic_quotes(vb, shown, years, headings),
     }
+
+
+def _recent_questions(
+    vb: ViewBuilder, questions: list[Record], cutoff: int | None
+) -> tuple[list[Record], dict[str, int]]:
+    """A long topic's page lists the questions settled (open ones: due, or raised
+    with no deadline) from its cutoff year on; the others are in the timelines of
+    its earlier years. Also how many of each status are left to those."""
+    earlier = {"open": 0, "answered": 0, "dropped": 0}
+    if cutoff is None:
+        return questions, earlier
+    site, recent = vb.site, []
+    for question in questions:
+        status = question.values["status"]
+        if status == "open":
+            year = open_year(site, question)
+        else:
+            year = timeline_years_of(site, question)[-1]
+        if year >= cutoff:
+            recent.append(question)
+        else:
+            earlier[status] += 1
+    return recent, earlier
 
 
 def topic_year(vb: ViewBuilder, arg: str) -> tuple[str, Context]:

@@ -339,3 +339,33 @@ def test_open_question_pages_pass_axe(browser, many_open: tuple[Path, Path]) -> 
     fresh(site, out)
     found = folder_violations(browser, out, ["questions/", "questions/open/2023/"], 390)
     assert not found, "\n".join(found)
+
+
+def test_a_long_topic_lists_its_recent_questions_and_leaves_the_earlier_to_its_years(
+    tmp_path: Path,
+) -> None:
+    files = long_topic_files()
+    for qid, text in {
+        "alpha-known-old": "raised: 2022-02-01\nstatus: answered\nanswered: 2023-03-01\nanswer: Yes.\n",
+        "alpha-known-new": "raised: 2024-02-01\nstatus: answered\nanswered: 2025-03-01\nanswer: No.\n",
+        "alpha-open-old": "raised: 2022-02-01\ndeadline: 2023-06\n",
+        "alpha-open-new": "raised: 2022-02-01\ndeadline: 2026-01\n",
+        "alpha-dropped-old": "raised: 2022-05-01\nstatus: dropped\n",
+    }.items():
+        files[f"content/questions/{qid}.yaml"] = f"question: {qid}?\ntopics: [alpha]\n{text}"
+    site = fixture_site(tmp_path / "site", files)
+    out = tmp_path / "out"
+    tree_ = fresh(site, out)
+    doc = page(out, "topics/alpha/")
+    known = doc.by_id("known").parent
+    unknown = doc.by_id("unknown").parent
+    shown = {str(n.attrs["data-question"]) for n in doc.find_all(None, data_question=True)}
+    assert {"alpha-known-new", "alpha-open-new"} <= shown
+    assert not {"alpha-known-old", "alpha-open-old", "alpha-dropped-old"} & shown
+    assert "1 question answered before 2025" in known.text
+    assert "1 more open question, due before 2025" in unknown.text
+    assert "Dropped questions (1 before 2025)" in unknown.text
+    year_page = tree_["topics/alpha/2023/index.html"].decode()
+    assert "alpha-known-old?" in year_page and "alpha-open-old?" in year_page
+    # A small topic lists all its questions.
+    assert "answered before" not in read(out, "topics/delta/index.html")
