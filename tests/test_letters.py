@@ -131,6 +131,15 @@ def test_the_topics_page_shows_the_active_topics_that_moved_last(split: Path) ->
     assert "2 active topics with the latest developments, of 4 active" in " ".join(lede.split())
 
 
+def test_the_topics_page_says_plainly_when_it_shows_every_active_topic(split: Path, tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site", letter_files())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(routes, "LETTERS_ABOVE", FEW)
+        made(site, tmp_path / "out")  # LATEST_TOPICS is 25: all four active topics shown
+    lede = " ".join(page(tmp_path / "out", "topics/").find("p", class_="lede").text.split())
+    assert lede.endswith("Below are the 4 active topics, latest developments first.")
+
+
 def test_letter_pages_are_in_the_sitemap_and_a_short_list_has_none(split: Path, tmp_path: Path) -> None:
     sitemap = read(split, "sitemap.xml")
     assert "/people/by-name/other/</loc>" in sitemap and "/topics/by-name/g/</loc>" in sitemap
