@@ -17,7 +17,8 @@ LATEST = 3
 RECENT_QUOTES = 5
 HOME_QUESTIONS = 25
 """The open questions the home page shows, the most pressing first (overdue, then by
-deadline); /questions/ lists every one. A long-running briefing can hold a thousand."""
+deadline); /questions/ lists the others (by the year they are due, once there are
+many). A long-running briefing can hold a thousand."""
 MOST_QUOTED = 25
 """The people /people/ shows once it lists them a letter per page."""
 LATEST_TOPICS = 25

@@ -187,10 +187,14 @@ OTHER_LETTER = "other"  # names that start with neither a letter of a to z nor o
 LETTER_KINDS = ("topics", "people")
 
 
+# Latin letters that no accent removal turns into a to z.
+_PLAIN_LETTERS = str.maketrans("øæœßłđðþı", "oaoslddti")
+
+
 def index_letter(name: str) -> str:
     """The letter a name is listed under: its first letter without accent, lower
-    case ("Émile" under "e"), or OTHER_LETTER."""
-    first = unicodedata.normalize("NFKD", name.strip()[:1])[:1].casefold()
+    case ("Émile" under "e", "Øresund" under "o"), or OTHER_LETTER."""
+    first = unicodedata.normalize("NFKD", name.strip()[:1])[:1].casefold().translate(_PLAIN_LETTERS)
     return first if "a" <= first <= "z" else OTHER_LETTER
 
 
