@@ -7,7 +7,10 @@ Three cold `site-gen build` processes, as bench/run.py times them (empty cache,
 no search index, output on disk): the small corpus, the big one, the small one
 again. The small one is built before and after the big one because this
 kind of machine drifts by more than the target's margin within minutes; the
-ratio is given against each.
+ratio is given against each. After the big build, one of its stories is
+edited and built again by a new `site-gen build` process with the cache: its
+peak memory is held to 2 GB too (it reads back what the cold build saved, and
+peaked above the cold build's: 1,927 MiB against 1,855 MiB at one time).
 
 Each build writes into a folder never used before, and the three folders
 are removed only after the last build: on ext4 without a journal (this
@@ -33,7 +36,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import Run, corpus_path, read_through, ready_corpus, remove_outputs, site_gen_build  # noqa: E402
+from run import (  # noqa: E402
+    Run,
+    corpus_path,
+    edit_story,
+    pick_stories,
+    read_through,
+    ready_corpus,
+    remove_outputs,
+    site_gen_build,
+)
 
 # 11 times the time for 10 times the stories: a tenth over linear.
 TARGET_OVER_LINEAR = 1.1
@@ -87,8 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             outs.append(work / f"linear-out-{label}-{time.time_ns()}")
             run = cold_build(corpus, outs[-1])
             runs.append(run)
-            figures = f"{run.seconds:8.2f} s  processor {run.cpu:8.1f} s  peak RSS {run.rss_mb:6.0f} MiB"
-            print(f"{label:<8} {corpus.name:<22} {figures}", flush=True)
+            print(f"{label:<8} {corpus.name:<22} {_figures(run)}", flush=True)
+            if label == "big":
+                edit_story(pick_stories(big, 1)[0], 1)
+                edited = site_gen_build(big, outs[-1])
+                print(f"{'big-edit':<8} {'one story, cache kept':<22} {_figures(edited)}", flush=True)
     finally:
         remove_outputs(outs)
     first, middle, last = runs
@@ -102,9 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"processor ratio     {cpu_ratios[0]:.2f}-{cpu_ratios[1]:.2f}x")
     goal = f"target < {limit_mib:.0f} MiB, 2 GB as 2,000,000,000 bytes"
     print(f"peak RSS (big)      {middle.rss_mb:.0f} MiB ({goal})")
-    met = ratios[1] <= target and middle.rss_mb < limit_mib
+    print(f"peak RSS (big-edit) {edited.rss_mb:.0f} MiB")
+    met = ratios[1] <= target and max(middle.rss_mb, edited.rss_mb) < limit_mib
     print("targets            ", "met" if met else "NOT met")
     return 0
+
+
+def _figures(run: Run) -> str:
+    return f"{run.seconds:8.2f} s  processor {run.cpu:8.1f} s  peak RSS {run.rss_mb:6.0f} MiB"
 
 
 if __name__ == "__main__":

@@ -431,8 +431,6 @@ class Builder(CacheState):
         else:  # every page is made again: the last build's inputs are not needed
             self._inputs_unread = False
             self.deps, self.fragments, self._keys = DepState(index_users=self.keep_views), {}, {}
-        if not self._keys:  # kept from build to build: new inputs join as pages note them
-            self._keys = {key: key for key in self.deps.values}
         pages = self._pages_digest(routes)
         fingerprints = self.loader.fingerprints()
         if self._moved is not None and self.loader.fingerprint_changes is not None:
@@ -450,6 +448,11 @@ class Builder(CacheState):
             self.deps, self.fragments, self._keys = DepState(index_users=self.keep_views), {}, {}
         else:
             self.views.forget(changed, self.deps.touched)
+            if not self._keys and (self.keep_views or len(todo) >= PARALLEL_ROUTES):
+                # Kept from build to build: new inputs join as pages note them. A build
+                # making a few pages once does without (40 MB at 100,000 stories): their
+                # own key objects are a few thousand more.
+                self._keys = {key: key for key in self.deps.values}
         todo, changed_since = self._put_off(todo, changed)
         watch.lap("forget")
         renderer = MarkdownRenderer(

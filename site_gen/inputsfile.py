@@ -66,9 +66,22 @@ def read_inputs(handle: IO[bytes]) -> tuple[DepState, Fragments]:
     take = keys.__getitem__
     deps = dict(zip(pages, _keys_of(take, page_ends, page_inputs)))
     by_group = dict(zip(groups, _keys_of(take, group_ends, group_inputs)))
-    state = DepState.restored(deps, dict(zip(keys, values)), by_group, fps)
+    valued = dict(zip(keys, values))
+    _share_fingerprints(fps, valued)
+    state = DepState.restored(deps, valued, by_group, fps)
     fragments = dict(zip(records, zip(_keys_of(take, record_ends, record_inputs), spans)))
     return state, fragments
+
+
+def _share_fingerprints(fps: dict[tuple[str, str], str], valued: dict[Key, Any]) -> None:
+    """Make each record's fingerprint the same string as its ("rec", kind, id) input's
+    value, which it equals: read back from parts pickled apart, they were two copies
+    (14 MB at 100,000 stories)."""
+    value_of = valued.get
+    for record, fingerprint in fps.items():
+        same = value_of(("rec", *record))
+        if same == fingerprint:
+            fps[record] = same
 
 
 def _dump_in_parts(handle: IO[bytes], items: list[Any]) -> None:

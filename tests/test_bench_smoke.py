@@ -301,7 +301,8 @@ def test_bench_run_measures_every_step_on_a_small_corpus(tmp_path: Path) -> None
 
 def test_bench_linear_pairs_cold_builds_into_fresh_folders(tmp_path: Path) -> None:
     """bench/linear.py at a small N: three cold builds (small, big, small), each into a
-    folder of its own that it removes, and the ratios and the verdict printed."""
+    folder of its own that it removes, a one-story edit of the big one built with its
+    cache, and the ratios, the peaks and the verdict printed."""
     (tmp_path / "linear-out-small-1-1").mkdir()  # left by a run that was stopped
     run = bench_script("linear.py", "--small", "30", "--big", "90", "--settle", "0", "--work", str(tmp_path))
     assert run.returncode == 0, run.stdout + run.stderr
@@ -309,6 +310,10 @@ def test_bench_linear_pairs_cold_builds_into_fresh_folders(tmp_path: Path) -> No
     assert [b[0] for b in builds] == ["small-1", "big", "small-2"], run.stdout
     assert [b[1] for b in builds] == ["corpus-30-s1", "corpus-90-s1", "corpus-30-s1"]
     assert all(float(b[2]) > 0 for b in builds)
+    edited = r"^big-edit +one story, cache kept +([0-9.]+) s .* peak RSS +(\d+) MiB$"
+    edit = re.search(edited, run.stdout, re.MULTILINE)
+    assert edit is not None and float(edit[1]) > 0 and int(edit[2]) > 0, run.stdout
+    assert re.search(r"^peak RSS \(big-edit\) \d+ MiB$", run.stdout, re.MULTILINE), run.stdout
     assert "target <= 3.3x for 3x the stories" in run.stdout
     assert re.search(r"^targets +(met|NOT met)$", run.stdout, re.MULTILINE), run.stdout
     assert "removed 1 folders left by an earlier run; waiting 0 s" in run.stdout
