@@ -92,7 +92,7 @@ def checkout(version: str, into: Path) -> tuple[Path, str]:
 
 def timed_build(code: Path, site: Path, out: Path) -> tuple[float, float, float]:
     """One `site-gen build` by the package in `code`: wall seconds, processor seconds
-    (the build and the workers it waited for), peak resident MB of any of them."""
+    (the build and the workers it waited for), peak resident MiB of any of them."""
     env = dict(os.environ, PYTHONPATH=str(code), SITE_GEN_SEARCH="0")
     env.pop("SOURCE_DATE_EPOCH", None)
     command = [sys.executable, "-m", "site_gen", "build", "--site", str(site), "--out", str(out)]
@@ -142,7 +142,7 @@ def _row(values: list[float], unit: str, digits: int) -> str:
 def report(old: Figures, new: Figures, rounds: int) -> list[str]:
     lines = [f"{'':34} {'OLD: ' + old.label:<40} {'NEW: ' + new.label:<40} NEW/OLD (min)"]
     for step in STEPS:
-        for name, unit, digits in (("wall", " s", 2), ("cpu", " s", 2), ("rss", " MB", 0)):
+        for name, unit, digits in (("wall", " s", 2), ("cpu", " s", 2), ("rss", " MiB", 0)):
             a, b = getattr(old, name)[step], getattr(new, name)[step]
             label = {"wall": "time", "cpu": "processor time", "rss": "peak memory"}[name]
             ratio = min(b) / min(a) if min(a) else float("nan")
