@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         time.sleep(args.settle)
     runs, outs = [], []
+    edited: Run | None = None  # the big corpus's one-story edit, built with its cache
     try:
         for label, corpus in (("small-1", small), ("big", big), ("small-2", small)):
             outs.append(work / f"linear-out-{label}-{time.time_ns()}")
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         remove_outputs(outs)
     first, middle, last = runs
+    assert edited is not None
     ratios = sorted((middle.seconds / first.seconds, middle.seconds / last.seconds))
     cpu_ratios = sorted((middle.cpu / first.cpu, middle.cpu / last.cpu))
     scale = args.big / args.small

@@ -452,8 +452,8 @@ class Builder(CacheState):
             self.views.forget(changed, self.deps.touched)
             if not self._keys and (self.keep_views or len(todo) >= PARALLEL_ROUTES):
                 # Kept from build to build: new inputs join as pages note them. A build
-                # making a few pages once does without (40 MB at 100,000 stories): their
-                # own key objects are a few thousand more.
+                # making a few pages once does without (40 MB at 100,000 stories): only
+                # the pages it makes keep key objects of their own.
                 self._keys = {key: key for key in self.deps.values}
         todo, changed_since = self._put_off(todo, changed)
         watch.lap("forget")
@@ -641,10 +641,10 @@ class Builder(CacheState):
     def _let_go(self) -> None:
         """What only a next build by this builder would use, dropped by a builder that
         builds once before its cache is saved: a cold build's memory peaks in the save
-        (at 100,000 stories the keys' table alone held 835,000 keys)."""
-        self._keys = {}
-        self._route_fps, self._planned, self._plan_places = None, None, None
-        self._warming, self._warm_queue = None, None
+        (at 100,000 stories the keys' table alone held 835,000 keys). Another build by
+        it works them out again, as after a failed build."""
+        self._forget_kept()
+        self._keys, self._planned, self._plan_places = {}, None, None
 
     def _forget_kept(self) -> None:
         """After a failed build: views made from inputs the page records never took in

@@ -740,6 +740,7 @@ def test_a_builder_that_keeps_no_views_builds_the_same_bytes_and_keeps_nothing(
         assert not builder.views.views and not builder.reuse.kept  # nothing kept for a next build
         assert builder.deps._users is None  # nor the index from each input to its pages
         assert not compared  # nor a list page's view, to compare with the next one
+        assert not builder._keys and builder._planned is None  # nor its inputs' keys, nor its plan
         assert tree(tmp_path / "out") == fresh(site, tmp_path / "ref")
         compared.clear()  # (the reference build's builder builds again, as serve's)
 
