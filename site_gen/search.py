@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -33,6 +34,14 @@ from .errors import WARNING, Problem
 from .writer import FileState, stamp_of
 
 INDEX_DIR = "pagefind"
+PARTS_FILE = f"{INDEX_DIR}/parts.json"
+# A site with more record pages than this is indexed in parts (see plan_parts): Pagefind
+# takes about 1 ms and 75 kB of memory a page, and makes its index whole each time.
+PAGES_PER_PART = 2_000
+PART_FOLDERS = ("people", "questions", "stories", "topics")  # where the INDEXED kinds' pages are
+INDEX_MARK = b"data-pagefind-body"
+MERGED_FOLDERS = ("fragment/", "index/", "filter/")
+SCRATCH, SCRATCH_ROOM = "/dev/shm", 1 << 30  # a part's pages and index take tens of megabytes
 TIMEOUT = 600
 # The page kinds worth finding, with the label of their "kind" filter. Lists,
 # timelines and the home page only repeat what these pages hold.
@@ -114,36 +123,208 @@ def pagefind_program() -> Path | None:
 
 
 def search_index(
-    produced: Mapping[str, tuple[str, bytes | None]], out: Path, known: Mapping[str, FileState]
+    produced: Mapping[str, tuple[str, bytes | None]],
+    out: Path,
+    known: Mapping[str, FileState],
+    per_part: int | None = None,
 ) -> tuple[Produced, list[Problem]]:
     """The index files (under pagefind/) for the pages in `produced`.
 
     `produced` maps output paths to (fingerprint, bytes), bytes None for a
     page unchanged on disk in `out`; `known` is what the last build wrote.
     Index files that are still right come back with None, like unchanged pages.
+    Above `per_part` pages (default `pages_per_part()`) the index is made in
+    parts (see `plan_parts`), and only the parts whose pages changed are made again.
     """
     program = pagefind_program()
     if program is None:
         return {}, [_warning(NO_PAGEFIND)]
     pages = sorted(rel for rel in produced if rel.endswith(".html"))
-    key = _fingerprint(program, [(rel, produced[rel][0]) for rel in pages])
-    previous = {rel: state for rel, state in known.items() if rel.startswith(INDEX_DIR + "/")}
-    if previous and all(
-        state.fingerprint == key and stamp_of(out / rel) == state.stamp for rel, state in previous.items()
-    ):
-        return {rel: (key, None) for rel in previous}, []
-    with tempfile.TemporaryDirectory(prefix="site-gen-search-") as temp:
+    parts = plan_parts(pages, per_part or pages_per_part())
+    keys = {part.folder: _part_key(part, program, produced) for part in parts}
+    previous = _files_by_part(known)
+    stale = [p for p in parts if not _current(keys[p.folder], previous.get(p.folder, []), out, known)]
+    made: dict[str, dict[str, bytes]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(len(stale), os.cpu_count() or 1))) as pool:
+        for part, result in zip(stale, pool.map(lambda p: _make_part(p, program, produced, out), stale)):
+            if isinstance(result, str):
+                return {}, [_warning(result)]
+            made[part.folder] = result
+    if len(parts) > 1 and made.get(parts[0].folder) == {}:  # a theme that marks no page
+        return search_index(produced, out, known, per_part=len(pages) + 1)
+    index: Produced = {}
+    merged = []
+    for part in parts:
+        key = keys[part.folder]
+        files = made.get(part.folder)
+        if files is None:  # current: the files on disk stay
+            index.update({rel: (key, None) for rel in previous[part.folder]})
+            merged.append(part.folder)
+        elif files:
+            index.update({part.folder + rel: (key, data) for rel, data in sorted(files.items())})
+            merged.append(part.folder)
+    listing = _parts_listing(merged[1:])
+    index[PARTS_FILE] = (hashlib.blake2b(listing, digest_size=16).hexdigest(), listing)
+    return index, []
+
+
+def pages_per_part() -> int:
+    """How many pages one part of the index holds at most: `SITE_GEN_SEARCH_PART` or 2,000."""
+    try:
+        return max(1, int(os.environ.get("SITE_GEN_SEARCH_PART", "")))
+    except ValueError:
+        return PAGES_PER_PART
+
+
+@dataclass(frozen=True)
+class Part:
+    """One Pagefind bundle: its folder in the output and the pages it may index."""
+
+    folder: str  # "pagefind/" for the bundle the search page loads, else "pagefind/parts/<name>/"
+    pages: tuple[str, ...]
+    whole: bool  # all of the site's pages, given to Pagefind as they are (a small site)
+
+    @property
+    def primary(self) -> bool:
+        return self.folder == INDEX_DIR + "/"
+
+
+def plan_parts(pages: list[str], per_part: int) -> list[Part]:
+    """The index's parts for the site's HTML `pages` (sorted), the search page's first.
+
+    Up to `per_part` record pages, one index of every page, as Pagefind makes it.
+    Above, each folder of record pages (stories/, questions/, topics/, people/) is
+    cut into a power of two of parts by a hash of each page's path, so that a page
+    stays in its part while the site grows (until its folder's count doubles), and
+    an edit makes again only the parts of the pages it changed: mostly a story's
+    part, its topics' part and its people's part. Parts by hash hold alike pages,
+    so Pagefind's ranking of their results, merged in the browser, compares alike.
+    """
+    by_folder: dict[str, list[str]] = {}
+    for rel in pages:
+        folder, _, rest = rel.partition("/")
+        if folder in PART_FOLDERS and rest.count("/") == 1:
+            by_folder.setdefault(folder, []).append(rel)
+    if sum(map(len, by_folder.values())) <= per_part:
+        return [Part(INDEX_DIR + "/", tuple(pages), whole=True)]
+    parts = []
+    for folder, members in sorted(by_folder.items()):
+        count = 1
+        while len(members) > count * per_part:
+            count *= 2
+        buckets: list[list[str]] = [[] for _ in range(count)]
+        for rel in members:
+            buckets[_bucket(rel, count)].append(rel)
+        for number, bucket in enumerate(buckets):
+            name = folder if count == 1 else f"{folder}-{number}"
+            if bucket:
+                parts.append(Part(f"{INDEX_DIR}/parts/{name}/", tuple(bucket), whole=False))
+    first = parts[0]
+    return [Part(INDEX_DIR + "/", first.pages, whole=False), *parts[1:]]
+
+
+def _bucket(rel: str, count: int) -> int:
+    digest = hashlib.blake2b(rel.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % count
+
+
+def _part_key(part: Part, program: Path, produced: Mapping[str, tuple[str, bytes | None]]) -> str:
+    """The fingerprint of a part's files: its folder, its pages' fingerprints, Pagefind."""
+    marker = "" if part.whole else part.folder
+    return _fingerprint(program, [(marker, "")] + [(rel, produced[rel][0]) for rel in part.pages])
+
+
+def _files_by_part(known: Mapping[str, FileState]) -> dict[str, list[str]]:
+    """The index files the last build wrote, by the folder of their part."""
+    nested = INDEX_DIR + "/parts/"
+    found: dict[str, list[str]] = {}
+    for rel in known:
+        if not rel.startswith(INDEX_DIR + "/") or rel == PARTS_FILE:
+            continue
+        if rel.startswith(nested):
+            folder = rel[: rel.index("/", len(nested)) + 1]
+        else:
+            folder = INDEX_DIR + "/"
+        found.setdefault(folder, []).append(rel)
+    return found
+
+
+def _current(key: str, previous: list[str], out: Path, known: Mapping[str, FileState]) -> bool:
+    """Whether the files the last build wrote for a part are there, made with `key`, untouched."""
+    prefix = f"{out}/"
+    return bool(previous) and all(
+        known[rel].fingerprint == key and stamp_of(prefix + rel) == known[rel].stamp for rel in previous
+    )
+
+
+def _make_part(
+    part: Part, program: Path, produced: Mapping[str, tuple[str, bytes | None]], out: Path
+) -> dict[str, bytes] | str:
+    """A part's bundle files by path within it ({} when none of its pages is marked to
+    be indexed), or why Pagefind failed."""
+    pages = _marked_pages(part, produced, out)
+    if not pages:
+        return {}
+    scratch = None if part.whole else _scratch_folder()
+    with tempfile.TemporaryDirectory(prefix="site-gen-search-", dir=scratch) as temp:
         site, index = Path(temp, "site"), Path(temp, "index")
-        for rel in pages:
-            data = produced[rel][1]
+        for rel, data in pages:
             target = site / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data if data is not None else (out / rel).read_bytes())
+            target.write_bytes(data)
         failure = _run(program, site, index)
         if failure:
-            return {}, [_warning(failure)]
+            return failure
         files = canonical_index(_read_tree(index))
-        return {f"{INDEX_DIR}/{rel}": (key, data) for rel, data in sorted(files.items())}, []
+    if part.primary:
+        return files
+    return {rel: data for rel, data in files.items() if _search_data(rel)}
+
+
+def _marked_pages(
+    part: Part, produced: Mapping[str, tuple[str, bytes | None]], out: Path
+) -> list[tuple[str, bytes]]:
+    """What Pagefind is given: a whole index every page, as it would find them (it
+    skips those without `data-pagefind-body` itself, but numbers them); a part only
+    the pages marked `data-pagefind-body`."""
+    pages = []
+    for rel in part.pages:
+        data = produced[rel][1]
+        if data is None:
+            data = (out / rel).read_bytes()
+        if part.whole or INDEX_MARK in data:
+            pages.append((rel, data))
+    return pages
+
+
+def _scratch_folder() -> str | None:
+    """Where a part's pages and index are staged for Pagefind: a memory file system when
+    there is one with room, since creating thousands of small files and folders on disk
+    can cost milliseconds each (ext4 right after many deletions, as a build's renames
+    make: 2.2 s for a part's 1,258 pages, and Pagefind's own writing twice as long).
+
+    Pagefind numbers pages in the order it walks their folders, which is the file
+    system's, so the same pages give the same bytes only on the same kind of file
+    system. A whole index is staged in the system's temporary folder, as it always was.
+    """
+    try:
+        info = os.statvfs(SCRATCH)
+    except OSError:
+        return None
+    room = info.f_bavail * info.f_frsize
+    return SCRATCH if room >= SCRATCH_ROOM and os.access(SCRATCH, os.W_OK) else None
+
+
+def _search_data(rel: str) -> bool:
+    """Whether a bundle file is searched in a merged part (its code and UI come from the
+    search page's own bundle)."""
+    return rel == "pagefind-entry.json" or rel.endswith(".pf_meta") or rel.startswith(MERGED_FOLDERS)
+
+
+def _parts_listing(folders: list[str]) -> bytes:
+    """pagefind/parts.json: the bundles the search page merges into its own, relative to it."""
+    start = len(INDEX_DIR) + 1
+    return json.dumps({"parts": [folder[start:] for folder in folders]}, separators=(",", ":")).encode()
 
 
 def _run(program: Path, site: Path, index: Path) -> str | None:

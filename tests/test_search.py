@@ -29,7 +29,7 @@ from readerkit import (  # noqa: F401
 )
 
 from site_gen.builder import Builder
-from site_gen.search import canonical_index, pagefind_program
+from site_gen.search import INDEX_DIR, Part, canonical_index, pagefind_program, plan_parts
 
 pytestmark = pytest.mark.skipif(pagefind_program() is None, reason="needs pagefind (pip install '.[search]')")
 LICENCE_QUESTION = "questions/general-licence-terms-by-end-november/"
@@ -148,6 +148,131 @@ def test_without_pagefind_the_build_warns_and_the_site_still_builds(tmp_path: Pa
     again = build_now()
     assert again.returncode == 0 and "search index not built" not in again.stderr, again.stderr
     assert (site / "output/pagefind/pagefind.js").is_file()
+
+
+# -- a big site's index, in parts ---------------------------------------------------
+
+
+def records(folder: str, count: int) -> list[str]:
+    return [f"{folder}/{folder[0]}{number}/index.html" for number in range(count)]
+
+
+def test_a_small_site_has_one_index_of_every_page() -> None:
+    pages = sorted(["index.html", "timeline/index.html", "topics/index.html", *records("stories", 9)])
+    assert plan_parts(pages, 9) == [Part("pagefind/", tuple(pages), whole=True)]
+
+
+def test_a_big_site_is_indexed_in_parts_of_its_record_folders_that_keep_their_pages() -> None:
+    lists = ["index.html", "timeline/index.html", "topics/index.html", "topics/t0/2025/index.html"]
+    stories, topics = records("stories", 9), records("topics", 2)
+    parts = plan_parts(sorted(lists + stories + topics), 4)
+    # Nine stories go in four parts (a power of two, at least 9 / 4), two topics in one;
+    # the first part is the one the search page loads, the others are merged into it.
+    assert parts[0].folder == "pagefind/" and not any(part.whole for part in parts)
+    assert [p.folder for p in parts[1:]] == sorted(p.folder for p in parts[1:])
+    assert parts[-1].folder == "pagefind/parts/topics/" and parts[-1].pages == tuple(topics)
+    assert all(p.folder.startswith(("pagefind/parts/stories-", "pagefind/")) for p in parts[:-1])
+    placed = [rel for part in parts for rel in part.pages]
+    assert sorted(placed) == sorted(stories + topics)  # each record page once; lists in none
+
+    def part_of(plan: list[Part]) -> dict[str, str]:
+        return {rel: part.folder for part in plan for rel in part.pages}
+
+    # Three more stories (12, still four parts): every earlier story stays in its part.
+    grown = part_of(plan_parts(sorted(lists + records("stories", 12) + topics), 4))
+    assert all(grown[rel] == part_of(parts)[rel] for rel in stories if part_of(parts)[rel] != "pagefind/")
+    doubled = plan_parts(sorted(records("stories", 17)), 4)
+    eight = {f"pagefind/parts/stories-{number}/" for number in range(8)}  # empty ones left out
+    assert len(doubled) > len(parts) - 1 and {p.folder for p in doubled[1:]} <= eight
+    assert {rel for part in doubled for rel in part.pages} == set(records("stories", 17))
+
+
+def index_urls(out: Path) -> set[str]:
+    """The page addresses held by every part of the index."""
+    folders = [out / INDEX_DIR] + [out / INDEX_DIR / part for part in parts_listed(out)]
+    found = set()
+    for folder in folders:
+        for path in (folder / "fragment").iterdir():
+            body = gzip.decompress(path.read_bytes())
+            found.add(json.loads(body[len(b"pagefind_dcd") :])["url"])
+    return found
+
+
+def parts_listed(out: Path) -> list[str]:
+    return json.loads((out / INDEX_DIR / "parts.json").read_text())["parts"]
+
+
+def test_a_big_index_comes_in_parts_each_made_again_only_when_its_pages_change(
+    tmp_path: Path, example_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = Builder(example_site, tmp_path / "whole", cache=False).build(BEFORE_DEADLINE)
+    assert whole.ok and parts_listed(tmp_path / "whole") == []
+    monkeypatch.setenv("SITE_GEN_SEARCH_PART", "4")
+    out = tmp_path / "out"
+    builder = Builder(example_site, out)
+    assert builder.build(BEFORE_DEADLINE).ok
+    listed = parts_listed(out)
+    assert len(listed) >= 6 and "parts/topics/" in listed
+    for part in listed:  # merged parts hold what is searched; the code comes from the first
+        bundle = out / INDEX_DIR / part
+        assert (bundle / "pagefind-entry.json").is_file() and list(bundle.glob("*.pf_meta"))
+        assert not (bundle / "pagefind.js").exists() and not (bundle / "pagefind-ui.js").exists()
+    assert (out / "pagefind/pagefind-ui.js").is_file()
+    # Together, the parts hold the pages one index of the whole site holds.
+    assert index_urls(out) == index_urls(tmp_path / "whole")
+
+    story = example_site / "content/stories/2025/talks-rounds.yaml"
+    parts_before = {part: tree_digest(out / INDEX_DIR / part) for part in listed}
+    text = story.read_text(encoding="utf-8")
+    story.write_text(text.replace("of TikTok's US", "of TikTok's zanzibarite US", 1), encoding="utf-8")
+    edited = builder.build(BEFORE_DEADLINE)
+    assert edited.ok
+    remade = {rel.split("/")[2] for rel in edited.written if rel.startswith("pagefind/parts/")}
+    kept = [part for part in listed if tree_digest(out / INDEX_DIR / part) == parts_before[part]]
+    # Here the story's part and the topics' part (its topic's page changed): 2 of 14.
+    assert 1 <= len(remade) <= 3 and len(kept) == len(listed) - len(remade), (remade, kept)
+    found = [
+        p for p in (out / INDEX_DIR).rglob("fragment/*") if b"zanzibarite" in gzip.decompress(p.read_bytes())
+    ]
+    assert found
+    # The result equals a fresh build's, file for file.
+    fresh = Builder(example_site, tmp_path / "fresh", cache=False).build(BEFORE_DEADLINE)
+    assert fresh.ok and tree(out) == tree(tmp_path / "fresh")
+
+
+@pytest.mark.browser
+def test_an_index_in_parts_is_searched_as_one(
+    tmp_path: Path, browser, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: F811
+    from readerkit import serve
+
+    monkeypatch.setenv("SITE_GEN_SEARCH_PART", "4")
+    out = build_site(REPO, tmp_path / "site")
+    assert len(parts_listed(out)) >= 6
+    server, origin = serve(tmp_path)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}"))
+    page.on("console", lambda message: message.type == "error" and failed.append(message.text))
+    try:
+        url = origin + "/site/"
+        open_search_with_filters(page, url + "search/?q=licences", "#kind-Question", failed)
+        page.wait_for_selector("#kind-Story", state="attached", timeout=15000)
+        links = result_links(page, url + LICENCE_QUESTION)
+        assert url + LICENCE_QUESTION in links
+        assert any("/stories/" in link for link in links) and any("/questions/" in link for link in links)
+        # The kind filter counts the results of every part.
+        counts = page.eval_on_selector_all(
+            ".pagefind-ui__filter-label",
+            "els => els.map(e => e.closest('.pagefind-ui__filter-value').textContent)",
+        )
+        shown = page.eval_on_selector_all(".pagefind-ui__result-link", "els => els.length")
+        assert shown >= 2 and counts, counts
+        assert failed == []
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
 
 
 # -- in the browser ---------------------------------------------------------------

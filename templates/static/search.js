@@ -16,28 +16,38 @@
   }
   // This page is /search/ under the site's root, wherever the site is served.
   var root = new URL("../", window.location.href).pathname;
-  var ui = new window.PagefindUI({
-    element: mount,
-    baseUrl: root,
-    bundlePath: root + "pagefind/",
-    showSubResults: true,
-    showImages: false,
-    autofocus: !query,
-    translations: { placeholder: "Search" }
-  });
-  // Pagefind's own field has only a placeholder: give it the form's visible label.
-  var input = mount.querySelector("input[type=text], input[type=search]");
-  var label = form.querySelector("label");
-  if (input && label) {
-    mount.insertBefore(label, mount.firstChild);
-    label.classList.add("search-label");
-    form.parentNode.removeChild(form);
-    input.id = label.htmlFor;
+  // A big site's index comes in parts (pagefind/parts.json lists them besides the
+  // one next to this script): Pagefind's UI searches them all as one.
+  fetch(root + "pagefind/parts.json")
+    .then(function (response) { return response.ok ? response.json() : { parts: [] }; })
+    .catch(function () { return { parts: [] }; })
+    .then(function (listing) { start(listing.parts || []); });
+
+  function start(parts) {
+    var ui = new window.PagefindUI({
+      element: mount,
+      baseUrl: root,
+      bundlePath: root + "pagefind/",
+      mergeIndex: parts.map(function (part) { return { bundlePath: root + "pagefind/" + part }; }),
+      showSubResults: true,
+      showImages: false,
+      autofocus: !query,
+      translations: { placeholder: "Search" }
+    });
+    // Pagefind's own field has only a placeholder: give it the form's visible label.
+    var input = mount.querySelector("input[type=text], input[type=search]");
+    var label = form.querySelector("label");
+    if (input && label) {
+      mount.insertBefore(label, mount.firstChild);
+      label.classList.add("search-label");
+      form.parentNode.removeChild(form);
+      input.id = label.htmlFor;
+    }
+    var fallback = document.querySelector("[data-search-fallback]");
+    if (fallback) fallback.hidden = true;
+    if (query) ui.triggerSearch(query);
+    keepFiltersWhole(ui, mount);
   }
-  var fallback = document.querySelector("[data-search-fallback]");
-  if (fallback) fallback.hidden = true;
-  if (query) ui.triggerSearch(query);
-  keepFiltersWhole(ui, mount);
 })();
 
 // Pagefind's UI takes the filters of its first results as the whole list when they
