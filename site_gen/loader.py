@@ -19,6 +19,7 @@ from .errors import Problem, Problems
 from .fields import KINDS
 from .model import Record
 from .validate import read_records
+from .workers import wanted as wanted_workers
 from .yamlread import read_yaml
 
 RECORD_SUFFIXES = (".yaml", ".yml")
@@ -163,7 +164,7 @@ def _parse_batch(batch: list[tuple[SourceFile, bytes]]) -> list[FileResult]:
 
 def parse_many(items: list[tuple[SourceFile, bytes]], workers: int | None = None) -> list[FileResult]:
     """Parse files, in worker processes when there are many."""
-    workers = workers or os.cpu_count() or 1
+    workers = workers or wanted_workers()
     if len(items) < PARALLEL_THRESHOLD or workers < 2:
         return _parse_batch(items)
     # Imported here: a build that parses a few files (or none) does without it (20 ms).

@@ -13,6 +13,8 @@ from typing import Any, Iterable
 import markdown
 import nh3
 
+from .workers import wanted as wanted_workers
+
 URL_SCHEMES = {"http", "https", "mailto"}
 ALLOWED_TAGS = {
     "p",
@@ -88,7 +90,8 @@ class MarkdownRenderer:
     def render_all(self, texts: Iterable[str]) -> None:
         """Fill the cache for many texts (in worker processes when many are new)."""
         missing = sorted({t for t in texts if t not in self.cache})
-        if len(missing) < 500:
+        workers = wanted_workers()
+        if len(missing) < 500 or workers < 2:
             for text in missing:
                 self.render(text)
             return
@@ -96,7 +99,7 @@ class MarkdownRenderer:
 
         size = max(100, len(missing) // 8)
         chunks = [missing[i : i + size] for i in range(0, len(missing), size)]
-        with ProcessPoolExecutor() as pool:
+        with ProcessPoolExecutor(workers) as pool:
             for chunk, rendered in zip(
                 chunks, pool.map(_render_chunk, chunks, [self.allow_html] * len(chunks))
             ):

@@ -13,13 +13,12 @@ from __future__ import annotations
 import bisect
 import gc
 import multiprocessing
-import os
 import pickle
 import re
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import jinja2
 
@@ -35,6 +34,7 @@ from .places import differing_places
 from .render import TemplateProblem, render_page, render_page_bytes
 from .routes import RECORD_PAGES, Route, Urls
 from .views import ViewBuilder, entry_order, same_view
+from .workers import page_workers
 from .writer import Pieces, digest_of, span, span_parts
 
 PARALLEL_ROUTES = 300
@@ -411,30 +411,38 @@ class Producer:
         return b"".join(Pieces([piece], self.fragment_file).chunks()).decode("utf-8")
 
     def make_all(self, todo: list[Route], sink: Callable[[Made], None] | None = None) -> list[Made]:
-        """Every route of `todo`: in order by this process, or by forked workers when
-        there are many, in the order of their batches (see _chunks). Each page is the
-        same bytes either way.
+        """Every route of `todo`: in order by this process; or, when there are many, in
+        batches (see _chunks), by forked workers (see workers.page_workers) or by this
+        process batch by batch as a worker would. Each page is the same bytes any way.
 
         `sink` sees each result as it arrives (the builder stages its bytes and
         drops them, so a big build never holds every page at once).
         """
         accept = sink or (lambda made: None)
-        workers = min(os.cpu_count() or 1, 8)
-        forks = "fork" in multiprocessing.get_all_start_methods()
         made: list[Made] = []
-        if len(todo) < PARALLEL_ROUTES or workers < 2 or not forks:
+        if len(todo) < PARALLEL_ROUTES:
             for route in todo:
                 made.append(self.make(route))
                 accept(made[-1])
             return made
+        forks = "fork" in multiprocessing.get_all_start_methods()
+        workers = page_workers() if forks else 1
         global _ACTIVE
-        self._compile_templates()  # once, here, rather than once in each worker
+        if workers > 1:
+            self._compile_templates()  # once, here, rather than once in each worker
         chunks = _chunks(todo)
         _ACTIVE = self
         # The site and everything else made so far out of the workers' collections (see
         # _make_chunk); the cycle collector is off while a build runs (see Builder.build).
         gc.freeze()
         try:
+            if workers < 2:  # batches here, views and cycles let go as a worker lets them go
+                parts: Iterable[list[Made]] = map(_make_chunk, chunks)
+                for part in parts:
+                    made.extend(part)
+                    for one in part:
+                        accept(one)
+                return made
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 for part in pool.imap(_make_chunk, chunks, chunksize=1):
                     for one in part:

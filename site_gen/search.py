@@ -31,6 +31,7 @@ from typing import Any, Iterable, Mapping
 from jinja2 import pass_context
 
 from .errors import WARNING, Problem
+from .workers import wanted as wanted_workers
 from .writer import FileState, stamp_of
 
 INDEX_DIR = "pagefind"
@@ -145,7 +146,7 @@ def search_index(
     previous = _files_by_part(known)
     stale = [p for p in parts if not _current(keys[p.folder], previous.get(p.folder, []), out, known)]
     made: dict[str, dict[str, bytes]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(len(stale), os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(stale), wanted_workers()))) as pool:
         for part, result in zip(stale, pool.map(lambda p: _make_part(p, program, produced, out), stale)):
             if isinstance(result, str):
                 return {}, [_warning(result)]

@@ -1,0 +1,126 @@
+"""How many worker processes a build uses.
+
+One per core (at most MAX_WORKERS), or `SITE_GEN_JOBS` in the environment.
+Page workers are forked from the build's process and, as they read the site,
+copy the memory pages they touch (CPython writes a reference count into every
+object it reads): by the end of a big build each holds a copy of most of that
+process. So a build starts no more page workers than the memory it may still
+use can hold such copies of, counting both what the machine has free and the
+limit of its control group (a container, a CI job); with room for one, it
+makes the pages itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MAX_WORKERS = 8
+JOBS_VARIABLE = "SITE_GEN_JOBS"
+_CGROUP = Path("/sys/fs/cgroup")
+
+
+def wanted() -> int:
+    """The worker processes asked for: `SITE_GEN_JOBS`, else one per usable core."""
+    try:
+        asked = int(os.environ.get(JOBS_VARIABLE, ""))
+        if asked >= 1:
+            return asked
+    except ValueError:
+        pass
+    return min(_cores(), MAX_WORKERS)
+
+
+def page_workers() -> int:
+    """The page workers to fork now: those wanted, as far as memory allows."""
+    return affordable(wanted(), available_memory(), resident_memory())
+
+
+def affordable(wanted: int, available: int | None, resident: int | None) -> int:
+    """At most `wanted` workers, each of which may come to need `resident` bytes more,
+    within `available` bytes; at least one (the build's own process). Unknown
+    figures (not Linux) leave `wanted` as it is."""
+    if available is None or not resident:
+        return wanted
+    return max(1, min(wanted, available // resident))
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still use: the machine's available memory, less
+    where its control group's limit is nearer; None where Linux does not say."""
+    machine = _meminfo_available()
+    group = _cgroup_headroom()
+    known = [figure for figure in (machine, group) if figure is not None]
+    return min(known) if known else None
+
+
+def resident_memory() -> int | None:
+    """This process's resident memory in bytes (None where /proc is missing)."""
+    try:
+        fields = Path("/proc/self/statm").read_text().split()
+        return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_headroom(root: Path = _CGROUP, membership: Path = Path("/proc/self/cgroup")) -> int | None:
+    """The room left under this process's control-group memory limit, if it has one
+    (cgroup v2, or v1's memory controller). The group's reclaimable file cache
+    (its inactive files) counts as room, as the kernel would free it first."""
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            names = (root / path.lstrip("/"), "memory.max", "memory.current", "inactive_file")
+        elif "memory" in controllers.split(","):
+            names = (
+                root / "memory" / path.lstrip("/"),
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+                "total_inactive_file",
+            )
+        else:
+            continue
+        headroom = _headroom(*names)
+        if headroom is not None:
+            return headroom
+    return None
+
+
+def _headroom(folder: Path, limit_file: str, usage_file: str, cache_field: str) -> int | None:
+    try:
+        limit = (folder / limit_file).read_text().strip()
+        if limit == "max" or int(limit) >= 1 << 60:  # v1 writes "no limit" as a huge number
+            return None
+        used = int((folder / usage_file).read_text())
+    except (OSError, ValueError):
+        return None
+    cache = 0
+    try:
+        for line in (folder / "memory.stat").read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == cache_field:
+                cache = int(value)
+    except (OSError, ValueError):
+        pass
+    return max(0, int(limit) - used + cache)

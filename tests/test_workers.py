@@ -1,0 +1,133 @@
+"""How many worker processes a build uses: SITE_GEN_JOBS, the cores, and memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from buildkit import BEFORE_DEADLINE, fixture_site, tree
+
+from site_gen import produce, workers
+from site_gen.builder import Builder
+
+GIB = 1 << 30
+
+
+def test_workers_are_as_many_as_the_memory_left_holds_copies_of_the_build() -> None:
+    assert workers.affordable(2, available=10 * GIB, resident=GIB) == 2
+    assert workers.affordable(4, available=3 * GIB, resident=GIB) == 3
+    # A 100,000-story build (1.5 GB) on a machine with 2 GB left makes its pages itself.
+    assert workers.affordable(2, available=2 * GIB, resident=3 * GIB // 2) == 1
+    assert workers.affordable(2, available=0, resident=GIB) == 1
+    assert workers.affordable(2, available=None, resident=GIB) == 2  # not Linux: as asked
+    assert workers.affordable(2, available=GIB, resident=None) == 2
+
+
+def test_site_gen_jobs_sets_the_workers_and_a_bad_value_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITE_GEN_JOBS", "3")
+    assert workers.wanted() == 3
+    cores = min(len(os.sched_getaffinity(0)), workers.MAX_WORKERS)
+    for bad in ("0", "-2", "two", ""):
+        monkeypatch.setenv("SITE_GEN_JOBS", bad)
+        assert workers.wanted() == cores
+    monkeypatch.delenv("SITE_GEN_JOBS")
+    assert workers.wanted() == cores
+
+
+def _group(root: Path, membership: str, folder: str, files: dict[str, str]) -> Path:
+    where = root / folder
+    where.mkdir(parents=True)
+    for name, text in files.items():
+        (where / name).write_text(text)
+    (root / "cgroup").write_text(membership)
+    return root / "cgroup"
+
+
+def test_a_cgroup_v2_limit_leaves_its_headroom_counting_inactive_file_cache(tmp_path: Path) -> None:
+    membership = _group(
+        tmp_path,
+        "0::/ci/job-1\n",
+        "ci/job-1",
+        {
+            "memory.max": str(2 * GIB) + "\n",
+            "memory.current": str(GIB + 300) + "\n",
+            "memory.stat": "anon 900\nfile 500\ninactive_file 200\nactive_file 300\n",
+        },
+    )
+    assert workers._cgroup_headroom(tmp_path, membership) == GIB - 300 + 200
+    (tmp_path / "ci/job-1/memory.max").write_text("max\n")
+    assert workers._cgroup_headroom(tmp_path, membership) is None
+
+
+def test_a_cgroup_v1_memory_limit_is_read_too_and_its_no_limit_ignored(tmp_path: Path) -> None:
+    membership = _group(
+        tmp_path,
+        "9:cpu,cpuacct:/docker/x\n4:memory:/docker/x\n0::/\n",
+        "memory/docker/x",
+        {
+            "memory.limit_in_bytes": str(4 * GIB),
+            "memory.usage_in_bytes": str(5 * GIB),
+            "memory.stat": "cache 10\ntotal_inactive_file 1073741824\n",
+        },
+    )
+    assert workers._cgroup_headroom(tmp_path, membership) == 0  # over its limit, even less the cache
+    (tmp_path / "memory/docker/x/memory.usage_in_bytes").write_text(str(GIB))
+    assert workers._cgroup_headroom(tmp_path, membership) == 4 * GIB
+    (tmp_path / "memory/docker/x/memory.limit_in_bytes").write_text("9223372036854771712")
+    assert workers._cgroup_headroom(tmp_path, membership) is None
+    assert workers._cgroup_headroom(tmp_path, tmp_path / "no-such-file") is None
+
+
+def test_this_machine_says_how_much_memory_is_left_and_used() -> None:
+    available, resident = workers.available_memory(), workers.resident_memory()
+    assert available is not None and available > 0
+    assert resident is not None and 10 * 1024 * 1024 < resident < available
+    assert 1 <= workers.page_workers() <= workers.wanted()
+
+
+_BATCHES_NOTED: list[Path] = []  # the file each batch notes its process in
+
+
+def _noting_make_chunk(chunk: list) -> list:
+    with _BATCHES_NOTED[0].open("a") as noted:
+        noted.write(f"{os.getpid()}\n")
+    return _MAKE_CHUNK(chunk)
+
+
+_MAKE_CHUNK = produce._make_chunk
+
+
+def test_one_job_makes_every_batch_of_pages_in_the_build_s_own_process_and_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = fixture_site(tmp_path / "site")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)  # a big site's build: workers, unless told
+    monkeypatch.setattr(produce, "_make_chunk", _noting_make_chunk)
+    monkeypatch.setattr(sys.modules[__name__], "_BATCHES_NOTED", [tmp_path / "batches"])
+    monkeypatch.setenv("SITE_GEN_JOBS", "1")
+    assert Builder(site, tmp_path / "one", cache=False).build(BEFORE_DEADLINE).ok
+    # Batch by batch, as a worker makes them, but here: no batch went to a worker.
+    assert set((tmp_path / "batches").read_text().split()) == {str(os.getpid())}
+    (tmp_path / "batches").unlink()
+    monkeypatch.setenv("SITE_GEN_JOBS", "2")
+    assert Builder(site, tmp_path / "two", cache=False).build(BEFORE_DEADLINE).ok
+    workers_seen = set((tmp_path / "batches").read_text().split())
+    assert len(workers_seen) >= 1 and str(os.getpid()) not in workers_seen
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
+
+
+def test_site_gen_jobs_in_the_environment_of_the_command(tmp_path: Path) -> None:
+    site = fixture_site(tmp_path / "site")
+    outputs = {}
+    for jobs in ("1", "2"):
+        env = {**os.environ, "SITE_GEN_JOBS": jobs, "SITE_GEN_SEARCH": "0"}
+        command = [sys.executable, "-m", "site_gen", "build", "--out", str(tmp_path / jobs)]
+        done = subprocess.run(
+            command + ["--as-of", BEFORE_DEADLINE], cwd=site, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[jobs] = tree(tmp_path / jobs)
+    assert outputs["1"] == outputs["2"] and "index.html" in outputs["1"]
