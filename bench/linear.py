@@ -11,6 +11,9 @@ ratio is given against each. After the big build, one of its stories is
 edited and built again by a new `site-gen build` process with the cache: its
 peak memory is held to 2 GB too (it reads back what the cold build saved, and
 peaked above the cold build's: 1,927 MiB against 1,855 MiB at one time).
+Memory is judged on all the build's processes together (see run.TreeMemory):
+the page workers each come to copy much of the build's memory, and one
+process's peak (ru_maxrss, also printed) leaves them out.
 
 Each build writes into a folder never used before, and the three folders
 are removed only after the last build: on ext4 without a journal (this
@@ -118,15 +121,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"time ratio          {ratios[0]:.2f}-{ratios[1]:.2f}x ({goal})")
     print(f"processor ratio     {cpu_ratios[0]:.2f}-{cpu_ratios[1]:.2f}x")
     goal = f"target < {limit_mib:.0f} MiB, 2 GB as 2,000,000,000 bytes"
-    print(f"peak RSS (big)      {middle.rss_mb:.0f} MiB ({goal})")
+    print(f"peak RSS (big)      {middle.rss_mb:.0f} MiB (one process)")
     print(f"peak RSS (big-edit) {edited.rss_mb:.0f} MiB")
-    met = ratios[1] <= target and max(middle.rss_mb, edited.rss_mb) < limit_mib
+    # What the build needs is all its processes together; ru_maxrss is one process's.
+    needs = [_needs(run) for run in (middle, edited)]
+    print(f"peak, all processes (big)      {needs[0]:.0f} MiB ({goal})")
+    print(f"peak, all processes (big-edit) {needs[1]:.0f} MiB")
+    met = ratios[1] <= target and max(needs) < limit_mib
     print("targets            ", "met" if met else "NOT met")
     return 0
 
 
+def _needs(run: Run) -> float:
+    """The build's memory: all its processes together, or one's peak where not known."""
+    return run.tree_mb if run.tree_mb is not None else run.rss_mb
+
+
 def _figures(run: Run) -> str:
-    return f"{run.seconds:8.2f} s  processor {run.cpu:8.1f} s  peak RSS {run.rss_mb:6.0f} MiB"
+    together = "" if run.tree_mb is None else f"  all processes {run.tree_mb:6.0f} MiB"
+    return f"{run.seconds:8.2f} s  processor {run.cpu:8.1f} s  peak RSS {run.rss_mb:6.0f} MiB{together}"
 
 
 if __name__ == "__main__":

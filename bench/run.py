@@ -4,7 +4,10 @@
 
 Every build except the in-process ones runs as a fresh `site-gen build`
 process, timed by wall clock; peak memory is the largest resident set of that
-process or any of its worker processes (os.wait4's ru_maxrss). Files written
+process or any of its worker processes (os.wait4's ru_maxrss) and, on Linux,
+the peak of the whole process tree together ("all processes": the sum of
+their proportional set sizes, so that memory the workers share with the build
+counts once), sampled every SAMPLE_SECONDS. Files written
 are counted from the output folder itself (new inode or mtime), not from what
 site-gen says. The steps:
 
@@ -62,6 +65,9 @@ WATCH_EDITS = 6
 REBUILT = re.compile(r" changed: (\d+) pages? rebuilt in (\d+) ms")
 
 
+SAMPLE_SECONDS = 0.2
+
+
 @dataclass
 class Run:
     seconds: float
@@ -69,25 +75,82 @@ class Run:
     code: int
     stderr: str
     cpu: float = 0.0  # processor seconds of the process and the children it waited for
+    tree_mb: float | None = None  # the process tree's peak, all together (None: not Linux)
+
+
+class TreeMemory:
+    """Samples the memory of a process and all its descendants together, in a thread:
+    the sum of their proportional set sizes (Pss), in which a page shared by n of them
+    counts 1/n in each. ru_maxrss is one process's peak and counts shared pages in
+    every process, so it says neither what the whole build needs nor twice that."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kib: int | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float | None:
+        """Stop sampling; the peak in MiB (None where /proc has no smaps_rollup)."""
+        self._done.set()
+        self._thread.join()
+        return None if self.peak_kib is None else self.peak_kib / 1024
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            total = sum(filter(None, map(_pss_kib, _tree(self.pid))), 0)
+            if total and (self.peak_kib is None or total > self.peak_kib):
+                self.peak_kib = total
+            self._done.wait(SAMPLE_SECONDS)
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        one = todo.pop()
+        found.append(one)
+        try:
+            for task in os.listdir(f"/proc/{one}/task"):
+                with open(f"/proc/{one}/task/{task}/children") as children:
+                    todo.extend(int(child) for child in children.read().split())
+        except OSError:  # gone, or not Linux
+            pass
+    return found
+
+
+def _pss_kib(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def timed_process(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
-    """Run `command`, returning its wall time, its processor time and its (or a
-    child's) peak RSS."""
+    """Run `command`, returning its wall time, its processor time, its (or a
+    child's) peak RSS and the peak of all its processes together."""
     err_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"site-gen-bench-{os.getpid()}.err"
     with open(err_path, "wb") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        memory = TreeMemory(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
+        tree_mb = memory.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     text = err_path.read_text(errors="replace")
     err_path.unlink()
-    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text, usage.ru_utime + usage.ru_stime)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, usage.ru_maxrss / 1024, proc.returncode, text, cpu, tree_mb)
 
 
 def _rss(run: Run) -> str:
-    return f", peak RSS {run.rss_mb:.0f} MB"
+    together = "" if run.tree_mb is None else f" (all processes together {run.tree_mb:.0f} MB)"
+    return f", peak RSS {run.rss_mb:.0f} MB{together}"
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -310,9 +373,15 @@ class Bench:
         self.results.update(template_s=tpl.seconds, template_written=count, template_rss_mb=tpl.rss_mb)
         self.say("one-template edit (story.html)", f"{tpl.seconds:.2f} s, {count} files written{_rss(tpl)}")
         shutil.rmtree(template.parent)
-        peak = max(cold.rss_mb, same.rss_mb, one.rss_mb, tpl.rss_mb)
+        runs = (cold, same, one, tpl)
+        peak = max(run.rss_mb for run in runs)
         self.results["peak_rss_mb"] = peak
         self.say("peak RSS (any build process)", f"{peak:.0f} MB")
+        trees = [run.tree_mb for run in runs if run.tree_mb is not None]
+        if trees:
+            self.results["peak_tree_mb"] = max(trees)
+            summed = f"{max(trees):.0f} MB (Pss summed over the build's processes)"
+            self.say("peak, all processes together", summed)
 
     def watch_path(self, settle: float, edits: int) -> None:
         """`site-gen build --watch` as an editor runs it: from a story's save to the
