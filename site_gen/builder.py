@@ -77,6 +77,7 @@ class BuildReport(ProblemsReport):
     seconds: float = 0.0
     changed_sources: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    workers_lost: bool = False  # a page worker died (out of memory); the build made its pages
     # Every file of the output folder (made or kept), sorted only when asked for.
     output_paths: list[str] = field(default_factory=list, repr=False)
     _sorted: bool = field(default=False, repr=False)
@@ -138,6 +139,7 @@ class Builder(CacheState):
         self._urls_kept: dict[str, Any] = {}  # what Urls worked out that the next build may reuse
         # The parsed records are saved in shards; only those whose files changed are rewritten.
         self._shards: dict[int, str] = {}
+        self._workers_lost = False
         self._route_paths: list[str] | None = None
         self._before: Any = None  # the settings, templates and static files a build started from
         self.statics = StaticFiles(self.root)
@@ -351,6 +353,7 @@ class Builder(CacheState):
             self._unsaved = True
         watch.lap("save")
         report.timings = watch.laps
+        report.workers_lost = self._workers_lost
         report.seconds = time.perf_counter() - started
         return report
 
@@ -483,6 +486,7 @@ class Builder(CacheState):
             fragment_file=self._fragment_file(),
         )
         made = {m.path: m for m in producer.make_all(todo, self._accept)}
+        self._workers_lost = producer.workers_lost
         self._urls_kept = urls.kept()
         watch.lap("pages")
         # Pages made by workers keep nothing here: warm() prepares them when serve is idle.

@@ -12,6 +12,11 @@ from pathlib import Path
 
 from .cli import print_problems, summary_line
 
+WORKERS_LOST = (
+    "site-gen: a page worker was stopped (out of memory, most often); the build made its "
+    "pages itself. SITE_GEN_JOBS=1 builds in one process from the start."
+)
+
 # What a command made, kept until the process ends: `cli.run` exits without freeing
 # it (on a big site freeing a build's objects one by one takes a good part of a second).
 KEPT_TO_EXIT: list[object] = []
@@ -33,6 +38,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     as_of = as_of_date(args.as_of, None) if args.as_of else None
     report = builder.build(as_of)
     print_problems(report.problems)
+    if report.workers_lost:
+        print(WORKERS_LOST, file=sys.stderr)
     if not report.ok:
         print(summary_line(report.problems, report.files), file=sys.stderr)
         print("build failed; the previous output was left as it was", file=sys.stderr)

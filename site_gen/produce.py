@@ -15,6 +15,8 @@ import gc
 import multiprocessing
 import pickle
 import re
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -265,6 +267,7 @@ class Producer:
         self.fragment_file = fragment_file
         self.changed = changed or set()
         self.made_fragments: Fragments | None = None
+        self.workers_lost = False  # a page worker died; its batches were made here
         self.tracker = Tracker()
         self.site = TrackedSite(site, self.tracker)
         self.urls = TrackedUrls(urls, self.site, self.tracker)
@@ -437,21 +440,31 @@ class Producer:
         gc.freeze()
         try:
             if workers < 2:  # batches here, views and cycles let go as a worker lets them go
-                parts: Iterable[list[Made]] = map(_make_chunk, chunks)
-                for part in parts:
-                    made.extend(part)
-                    for one in part:
-                        accept(one)
+                self._take_parts(map(_make_chunk, chunks), made, accept)
                 return made
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for part in pool.imap(_make_chunk, chunks, chunksize=1):
-                    for one in part:
-                        made.append(one)
-                        accept(one)
-                return made
+            done = 0
+            try:
+                context = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                    for part in pool.map(_make_chunk, chunks):
+                        self._take_parts([part], made, accept)
+                        done += 1
+            except BrokenProcessPool:
+                # A worker was killed (out of memory, most often): the batches not yet
+                # back are made here, where they cost no more memory than one batch.
+                self.workers_lost = True
+                self._take_parts(map(_make_chunk, chunks[done:]), made, accept)
+            return made
         finally:
             gc.unfreeze()
             _ACTIVE = None
+
+    @staticmethod
+    def _take_parts(parts: Iterable[list[Made]], made: list[Made], accept: Callable[[Made], None]) -> None:
+        for part in parts:
+            for one in part:
+                made.append(one)
+                accept(one)
 
     def _compile_templates(self) -> None:
         for name in self.env.list_templates(extensions=["html"]):

@@ -37,12 +37,13 @@ def page_workers() -> int:
 
 
 def affordable(wanted: int, available: int | None, resident: int | None) -> int:
-    """At most `wanted` workers, each of which may come to need `resident` bytes more,
-    within `available` bytes; at least one (the build's own process). Unknown
-    figures (not Linux) leave `wanted` as it is."""
+    """At most `wanted` workers within `available` bytes, each of which may come to
+    need `resident` bytes more, as may the build's own process (at 10,000 stories
+    it grows by half after the fork); at least one, the build's own process.
+    Unknown figures (not Linux) leave `wanted` as it is."""
     if available is None or not resident:
         return wanted
-    return max(1, min(wanted, available // resident))
+    return max(1, min(wanted, available // resident - 1))
 
 
 def available_memory() -> int | None:

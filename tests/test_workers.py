@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,10 @@ GIB = 1 << 30
 
 def test_workers_are_as_many_as_the_memory_left_holds_copies_of_the_build() -> None:
     assert workers.affordable(2, available=10 * GIB, resident=GIB) == 2
-    assert workers.affordable(4, available=3 * GIB, resident=GIB) == 3
+    # Room for the build's own process to grow by as much again, and two workers.
+    assert workers.affordable(4, available=3 * GIB, resident=GIB) == 2
+    # A 10,000-story build (146 MiB at the fork) under a 450 MiB limit: 312 MiB left.
+    assert workers.affordable(2, available=312 << 20, resident=146 << 20) == 1
     # A 100,000-story build (1.5 GB) on a machine with 2 GB left makes its pages itself.
     assert workers.affordable(2, available=2 * GIB, resident=3 * GIB // 2) == 1
     assert workers.affordable(2, available=0, resident=GIB) == 1
@@ -131,3 +135,31 @@ def test_site_gen_jobs_in_the_environment_of_the_command(tmp_path: Path) -> None
         assert done.returncode == 0, done.stderr
         outputs[jobs] = tree(tmp_path / jobs)
     assert outputs["1"] == outputs["2"] and "index.html" in outputs["1"]
+
+
+_PARENT: list[int] = []
+
+
+def _killed_in_a_worker_make_chunk(chunk: list) -> list:
+    if os.getpid() not in _PARENT and any(route.view == "story" for route in chunk):
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer ends it
+    return _MAKE_CHUNK(chunk)
+
+
+def test_a_page_worker_killed_mid_build_leaves_its_pages_to_the_build_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed by the out-of-memory killer left the pool waiting forever for
+    its batch; now the batches not back are made in the build's own process."""
+    site = fixture_site(tmp_path / "site")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
+    monkeypatch.setattr(produce, "CHUNK", 2)
+    monkeypatch.setattr(produce, "_make_chunk", _killed_in_a_worker_make_chunk)
+    monkeypatch.setattr(sys.modules[__name__], "_PARENT", [os.getpid()])
+    monkeypatch.setenv("SITE_GEN_JOBS", "2")
+    report = Builder(site, tmp_path / "killed", cache=False).build(BEFORE_DEADLINE)
+    assert report.ok and report.workers_lost
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 10**9)
+    alone = Builder(site, tmp_path / "alone", cache=False).build(BEFORE_DEADLINE)
+    assert alone.ok and not alone.workers_lost
+    assert tree(tmp_path / "killed") == tree(tmp_path / "alone")
