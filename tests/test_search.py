@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -318,12 +319,22 @@ def test_filtering_by_kind_keeps_only_questions(browser, example: Built) -> None
         open_search_with_filters(page, example.url + "search/?q=licences", "#kind-Question", failed)
         if not page.eval_on_selector("#kind-Question", "e => e.closest('details').open"):
             page.get_by_text("Kind", exact=True).click()
-        page.locator("#kind-Question").check(timeout=15000)
-        page.wait_for_function(
+        only_questions = (
             "() => { const links = [...document.querySelectorAll('.pagefind-ui__result-link')];"
-            " return links.length > 0 && links.every(a => a.href.includes('/questions/')); }",
-            timeout=15000,
+            " return links.length > 0 && links.every(a => a.href.includes('/questions/')); }"
         )
+        # In full CI runs (twice in a row, never alone) the results stayed unfiltered after
+        # the tick: Pagefind's UI can draw its filter list again as the filters' counts
+        # arrive, dropping a tick made just before. The box is ticked again if so.
+        for attempt in range(3):
+            page.locator("#kind-Question").check(timeout=15000)
+            try:
+                page.wait_for_function(only_questions, timeout=10000)
+                break
+            except PlaywrightTimeout:  # ticked once more; the last wait fails the test
+                if attempt == 2:
+                    raise
+                warnings.warn(f"kind filter not applied after tick {attempt + 1}", stacklevel=1)
         links = page.eval_on_selector_all(".pagefind-ui__result-link", "els => els.map(e => e.href)")
         assert example.url + LICENCE_QUESTION in links
     finally:
