@@ -90,7 +90,10 @@ def _cgroup_headroom(root: Path = _CGROUP, membership: Path = Path("/proc/self/c
     except OSError:
         return None
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        parts = line.split(":", 2)
+        if len(parts) != 3:  # not a hierarchy line: nothing to read
+            continue
+        _, controllers, path = parts
         if controllers == "":
             names = (root / path.lstrip("/"), "memory.max", "memory.current", "inactive_file")
         elif "memory" in controllers.split(","):
@@ -110,8 +113,11 @@ def _cgroup_headroom(root: Path = _CGROUP, membership: Path = Path("/proc/self/c
 
 def _headroom(folder: Path, limit_file: str, usage_file: str, cache_field: str) -> int | None:
     try:
-        limit = (folder / limit_file).read_text().strip()
-        if limit == "max" or int(limit) >= 1 << 60:  # v1 writes "no limit" as a huge number
+        written = (folder / limit_file).read_text().strip()
+        if written == "max":
+            return None
+        limit = int(written)
+        if limit >= 1 << 60:  # v1 writes "no limit" as a huge number
             return None
         used = int((folder / usage_file).read_text())
     except (OSError, ValueError):
@@ -124,4 +130,4 @@ def _headroom(folder: Path, limit_file: str, usage_file: str, cache_field: str) 
                 cache = int(value)
     except (OSError, ValueError):
         pass
-    return max(0, int(limit) - used + cache)
+    return max(0, limit - used + cache)

@@ -69,7 +69,7 @@ def test_a_cgroup_v2_limit_leaves_its_headroom_counting_inactive_file_cache(tmp_
 def test_a_cgroup_v1_memory_limit_is_read_too_and_its_no_limit_ignored(tmp_path: Path) -> None:
     membership = _group(
         tmp_path,
-        "9:cpu,cpuacct:/docker/x\n4:memory:/docker/x\n0::/\n",
+        "9:cpu,cpuacct:/docker/x\n\nnot a hierarchy\n4:memory:/docker/x\n0::/\n",
         "memory/docker/x",
         {
             "memory.limit_in_bytes": str(4 * GIB),
