@@ -36,7 +36,7 @@ from .places import differing_places
 from .render import TemplateProblem, render_page, render_page_bytes
 from .routes import RECORD_PAGES, Route, Urls
 from .views import ViewBuilder, entry_order, same_view
-from .workers import page_workers
+from .workers import available_memory, page_workers, resident_memory, views_kept
 from .writer import Pieces, digest_of, span, span_parts
 
 PARALLEL_ROUTES = 300
@@ -45,9 +45,10 @@ PARALLEL_ROUTES = 300
 PIECEWISE_VIEWS = frozenset({"timeline"})
 MONTH_GROUPS_KEPT = 20_000
 CHUNK = 40
-# The views a page worker keeps for its next batches (a view is about 1.3 kB): more, and
-# it starts afresh. At 10,000 stories a worker ends with about 95,000; at 100,000 stories
-# they took a gigabyte in each worker.
+# The views a page worker keeps for its next batches at least (a view is about 1.6 kB):
+# more, and it starts afresh, unless memory allows more (see workers.views_kept). At
+# 10,000 stories a worker ends with about 95,000; at 100,000 stories they took a
+# gigabyte in each worker.
 WORKER_VIEWS_KEPT = 150_000
 RECORD_VIEWS = frozenset(view for _, view in RECORD_PAGES)  # one record's page each
 # Pages that show many records, few of whose fields: an edit often leaves their view as
@@ -268,6 +269,7 @@ class Producer:
         self.changed = changed or set()
         self.made_fragments: Fragments | None = None
         self.workers_lost = False  # a page worker died; its batches were made here
+        self.views_kept = WORKER_VIEWS_KEPT  # a batch's process keeps this many views, at most
         self.tracker = Tracker()
         self.site = TrackedSite(site, self.tracker)
         self.urls = TrackedUrls(urls, self.site, self.tracker)
@@ -434,6 +436,7 @@ class Producer:
         if workers > 1:
             self._compile_templates()  # once, here, rather than once in each worker
         chunks = _chunks(todo)
+        self.views_kept = views_kept(workers, WORKER_VIEWS_KEPT, available_memory(), resident_memory())
         _ACTIVE = self
         # The site and everything else made so far out of the workers' collections (see
         # _make_chunk); the cycle collector is off while a build runs (see Builder.build).
@@ -498,7 +501,7 @@ def _make_chunk(chunk: list[Route]) -> list[Made]:
     # build. The youngest generation holds only what this chunk made (the site was
     # frozen before the fork), so this look is short.
     gc.collect(0)
-    if _ACTIVE.views.kept_count > WORKER_VIEWS_KEPT:
+    if _ACTIVE.views.kept_count > _ACTIVE.views_kept:
         _ACTIVE.views.afresh()
     return made
 

@@ -395,7 +395,7 @@ def test_workers_that_start_their_views_afresh_make_the_same_bytes(
     the views made again are the same, and so are the pages and their inputs."""
     site = fixture_site(tmp_path / "site")
     monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
-    monkeypatch.setattr(produce, "WORKER_VIEWS_KEPT", 0)  # afresh after every batch
+    monkeypatch.setattr(produce, "views_kept", lambda *args: 0)  # afresh after every batch
     monkeypatch.setattr(produce, "CHUNK", 2)
     afresh = Builder(site, tmp_path / "afresh")
     assert afresh.build(AS_OF).ok

@@ -30,6 +30,23 @@ def test_workers_are_as_many_as_the_memory_left_holds_copies_of_the_build() -> N
     assert workers.affordable(2, available=GIB, resident=None) == 2
 
 
+def test_views_kept_grow_with_the_memory_left_and_never_below_the_floor() -> None:
+    floor = 150_000
+    # 100,000 stories (1.8 GB at the fork), two workers, 20 GB left: each keeps every view.
+    kept = workers.views_kept(2, floor, available=20 * GIB, resident=18 * GIB // 10)
+    assert kept == (20 * GIB - 2 * (18 * GIB // 10)) // (4 * workers.VIEW_BYTES)
+    assert kept > 1_000_000
+    # The same build in one process (no copies) on a 2 GB machine: 200 MB left.
+    assert workers.views_kept(1, floor, available=200 << 20, resident=18 * GIB // 10) == floor
+    # One process, 4 GB left: half of it for views.
+    half = 4 * GIB // (2 * workers.VIEW_BYTES)
+    assert workers.views_kept(1, floor, available=4 * GIB, resident=GIB) == half
+    # Workers whose copies would not fit: the floor, never less.
+    assert workers.views_kept(2, floor, available=GIB, resident=GIB) == floor
+    assert workers.views_kept(2, floor, available=None, resident=GIB) == floor  # not Linux
+    assert workers.views_kept(2, floor, available=GIB, resident=None) == floor
+
+
 def test_site_gen_jobs_sets_the_workers_and_a_bad_value_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SITE_GEN_JOBS", "3")
     assert workers.wanted() == 3
