@@ -39,6 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from memlimit import GroupUnavailable, MemoryGroup  # noqa: E402
 from run import (  # noqa: E402
     Run,
     corpus_path,
@@ -83,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         default=65.0,
         help="seconds to wait after removing a stopped run's outputs (65)",
     )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="also build the big corpus cold inside a memory group of BYTES (2000000000)",
+    )
     args = parser.parse_args(argv)
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -98,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(args.settle)
     runs, outs = [], []
     edited: Run | None = None  # the big corpus's one-story edit, built with its cache
+    limited: bool | None = None  # whether the big build fit the --limit (None: not tried)
     try:
         for label, corpus in (("small-1", small), ("big", big), ("small-2", small)):
             outs.append(work / f"linear-out-{label}-{time.time_ns()}")
@@ -108,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
                 edit_story(pick_stories(big, 1)[0], 1)
                 edited = site_gen_build(big, outs[-1])
                 print(f"{'big-edit':<8} {'one story, cache kept':<22} {_figures(edited)}", flush=True)
+        if args.limit:
+            outs.append(work / f"linear-out-limited-{time.time_ns()}")
+            limited = limited_build(big, outs[-1], args.limit)
     finally:
         remove_outputs(outs)
     first, middle, last = runs
@@ -127,9 +139,37 @@ def main(argv: list[str] | None = None) -> int:
     needs = [_needs(run) for run in (middle, edited)]
     print(f"peak, all processes (big)      {needs[0]:.0f} MiB ({goal})")
     print(f"peak, all processes (big-edit) {needs[1]:.0f} MiB")
-    met = ratios[1] <= target and max(needs) < limit_mib
+    if limited is not None:
+        print(f"big build in {args.limit:,} bytes  {'built' if limited else 'killed: did not fit'}")
+    met = ratios[1] <= target and max(needs) < limit_mib and limited is not False
     print("targets            ", "met" if met else "NOT met")
     return 0
+
+
+def limited_build(corpus: Path, out: Path, limit: int) -> bool | None:
+    """The big corpus's cold build inside a memory group of `limit` bytes: whether it
+    built (None: no group could be made here), printed."""
+    label = f"{'big-limit':<8} {f'in {limit:,} bytes':<22}"
+    try:
+        group = MemoryGroup(limit)
+    except GroupUnavailable as exc:
+        print(f"{label} not measured: {exc}", flush=True)
+        return None
+    try:
+        shutil.rmtree(corpus / ".site-gen-cache", ignore_errors=True)
+        run = site_gen_build(corpus, out, wrap=group.wrap, check=False)
+        peak = group.peak_mib()
+        charged = "" if peak is None else f"  group charged {peak:6.0f} MiB at most"
+        if group.oom_kills():
+            killed = f"killed by the out-of-memory killer after {run.seconds:.2f} s"
+            print(f"{label} {killed}{charged}", flush=True)
+            return False
+        if run.code != 0:
+            sys.exit(f"site-gen build failed ({run.code}):\n{run.stderr[-3000:]}")
+        print(f"{label} {_figures(run)}{charged}", flush=True)
+        return True
+    finally:
+        group.close()
 
 
 def _needs(run: Run) -> float:

@@ -47,7 +47,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -218,11 +218,20 @@ def read_through(corpus: Path) -> str:
     return f"{files} files, {size / 1e6:.0f} MB in {time.perf_counter() - started:.1f} s"
 
 
-def site_gen_build(corpus: Path, out: Path, search: bool = False) -> Run:
+def site_gen_build(
+    corpus: Path,
+    out: Path,
+    search: bool = False,
+    wrap: Callable[[list[str]], list[str]] | None = None,
+    check: bool = True,
+) -> Run:
+    """A `site-gen build` process, timed; `wrap` changes its command (see memlimit);
+    `check`: a failed build ends the bench script."""
     command = [sys.executable, "-m", "site_gen", "build", "--site", str(corpus), "--out", str(out)]
     os.environ["SITE_GEN_SEARCH"] = "1" if search else "0"
-    run = timed_process(command + ["--as-of", AS_OF])
-    if run.code != 0:
+    command += ["--as-of", AS_OF]
+    run = timed_process(wrap(command) if wrap else command)
+    if check and run.code != 0:
         sys.exit(f"site-gen build failed ({run.code}):\n{run.stderr[-3000:]}")
     return run
 

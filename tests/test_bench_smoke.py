@@ -332,6 +332,32 @@ def test_bench_linear_pairs_cold_builds_into_fresh_folders(tmp_path: Path) -> No
     assert all(int(files) > 30 for _, files in reads)
 
 
+def test_bench_linear_limit_builds_the_big_corpus_in_a_memory_group(tmp_path: Path) -> None:
+    """bench/linear.py --limit: the big corpus built cold once more inside a memory group
+    (the kernel counts the build's files too); within an ample limit it builds, within one
+    smaller than Python itself the out-of-memory killer ends it and the target is not met.
+    Where no group can be made (not root, no cgroup memory controller), it says why."""
+    args = ("--small", "20", "--big", "40", "--settle", "0", "--work", str(tmp_path))
+    ample = bench_script("linear.py", *args, "--limit", "1000000000")
+    assert ample.returncode == 0, ample.stdout + ample.stderr
+    made = re.search(r"^big-limit in 1,000,000,000 bytes +(.*)$", ample.stdout, re.MULTILINE)
+    assert made is not None, ample.stdout
+    if made[1].startswith("not measured: "):
+        assert "big build in" not in ample.stdout  # no verdict on the limit without a group
+        return
+    assert re.match(r"[0-9.]+ s +processor .* group charged +\d+ MiB at most$", made[1]), made[1]
+    assert "big build in 1,000,000,000 bytes  built" in ample.stdout
+    tiny = bench_script("linear.py", *args, "--limit", "12000000")
+    assert tiny.returncode == 0, tiny.stdout + tiny.stderr
+    assert re.search(r"^big-limit in 12,000,000 bytes +killed by the out-of-memory killer", tiny.stdout, re.M)
+    assert "big build in 12,000,000 bytes  killed: did not fit" in tiny.stdout
+    assert re.search(r"^targets +NOT met$", tiny.stdout, re.MULTILINE), tiny.stdout
+    assert not list(tmp_path.glob("linear-out-*"))  # the limited build's folder removed too
+    groups = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/memory"))
+    leftover = [p for folder in groups for p in folder.glob("site-gen-bench-*")]
+    assert not leftover, leftover  # each group removed after its build
+
+
 def bench_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`python bench/SCRIPT ARGS...` as a user runs it, with this checkout importable."""
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
