@@ -36,7 +36,7 @@ from .places import differing_places
 from .render import TemplateProblem, render_page, render_page_bytes
 from .routes import RECORD_PAGES, Route, Urls
 from .views import ViewBuilder, entry_order, same_view
-from .workers import available_memory, page_workers, resident_memory, views_kept
+from .workers import available_memory, give_back_free_memory, page_workers, resident_memory, views_kept
 from .writer import Pieces, digest_of, span, span_parts
 
 PARALLEL_ROUTES = 300
@@ -50,6 +50,8 @@ CHUNK = 40
 # 10,000 stories a worker ends with about 95,000; at 100,000 stories they took a
 # gigabyte in each worker.
 WORKER_VIEWS_KEPT = 150_000
+# A batch that grew its process by more than this hands the allocator's free memory back.
+GROWTH_TO_GIVE_BACK = 32 << 20
 RECORD_VIEWS = frozenset(view for _, view in RECORD_PAGES)  # one record's page each
 # Pages that show many records, few of whose fields: an edit often leaves their view as
 # it was, and a kept builder then keeps their bytes (see Producer._kept_page). A story's
@@ -493,6 +495,7 @@ def _chunks(todo: list[Route]) -> list[list[Route]]:
 
 def _make_chunk(chunk: list[Route]) -> list[Made]:
     assert _ACTIVE is not None  # set in the parent before the fork
+    before = resident_memory()
     made = [_ACTIVE.make(route) for route in chunk]
     for one in made:  # a set would be hashed again, member by member, when it arrives
         one.deps = tuple(one.deps)
@@ -503,6 +506,9 @@ def _make_chunk(chunk: list[Route]) -> list[Made]:
     gc.collect(0)
     if _ACTIVE.views.kept_count > _ACTIVE.views_kept:
         _ACTIVE.views.afresh()
+    after = resident_memory()
+    if before is not None and after is not None and after - before > GROWTH_TO_GIVE_BACK:
+        give_back_free_memory()  # a big page's text, written and freed (briefing.json)
     return made
 
 
