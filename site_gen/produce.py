@@ -458,6 +458,7 @@ class Producer:
                 # A worker was killed (out of memory, most often): the batches not yet
                 # back are made here, where they cost no more memory than one batch.
                 self.workers_lost = True
+                self.views_kept = WORKER_VIEWS_KEPT  # the budget was the workers', made with room to spare
                 self._take_parts(map(_make_chunk, chunks[done:]), made, accept)
             return made
         finally:
