@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE))
 from memlimit import GroupUnavailable, MemoryGroup  # noqa: E402
 from run import (  # noqa: E402
     Run,
+    check_built,
     corpus_path,
     edit_story,
     pick_stories,
@@ -164,8 +165,7 @@ def limited_build(corpus: Path, out: Path, limit: int) -> bool | None:
             killed = f"killed by the out-of-memory killer after {run.seconds:.2f} s"
             print(f"{label} {killed}{charged}", flush=True)
             return False
-        if run.code != 0:
-            sys.exit(f"site-gen build failed ({run.code}):\n{run.stderr[-3000:]}")
+        check_built(run)
         print(f"{label} {_figures(run)}{charged}", flush=True)
         return True
     finally:

@@ -231,9 +231,15 @@ def site_gen_build(
     os.environ["SITE_GEN_SEARCH"] = "1" if search else "0"
     command += ["--as-of", AS_OF]
     run = timed_process(wrap(command) if wrap else command)
-    if check and run.code != 0:
-        sys.exit(f"site-gen build failed ({run.code}):\n{run.stderr[-3000:]}")
+    if check:
+        check_built(run)
     return run
+
+
+def check_built(run: Run) -> None:
+    """End the bench script, with the build's error output, if the build failed."""
+    if run.code != 0:
+        sys.exit(f"site-gen build failed ({run.code}):\n{run.stderr[-3000:]}")
 
 
 def edit_story(path: Path, serial: int) -> None:
