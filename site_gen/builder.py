@@ -669,7 +669,8 @@ class Builder(CacheState):
         if made.current:
             self._verified.add(made.path)
         elif made.staged is not None:
-            self._staging.adopt(made.path, Path(made.staged))
+            self._staging.adopt(made.path, made.staged)
+            made.staged = None  # the staging knows: one string fewer per page held to the end
 
     def _memo(self) -> ViewMemo:
         """The views this build's pages share: kept and indexed for the next builds, or
@@ -706,7 +707,7 @@ class Builder(CacheState):
             return None, True
         if not known and same_bytes(self.out / rel, data):
             return None, False
-        return str(self._staging.write(rel, data)), False
+        return self._staging.write(rel, data), False
 
     def _take(self, rel: str, data: bytes, digest: str) -> None:
         """Stage `data` for `rel` (a static file, the search index) unless the output holds it."""
@@ -715,7 +716,7 @@ class Builder(CacheState):
         if current:
             self._verified.add(rel)
         elif staged is not None:
-            self._staging.adopt(rel, Path(staged))
+            self._staging.adopt(rel, staged)
 
     def _todo(self, routes: list[Route], base: str, inputs: Inputs) -> tuple[list[Route], set[Key] | None]:
         """The routes to make and the inputs that changed: all routes (and None) after a

@@ -35,6 +35,7 @@ from .pages import PAGES
 from .places import differing_places
 from .render import TemplateProblem, render_page, render_page_bytes
 from .routes import RECORD_PAGES, Route, Urls
+from .structured import forget_kept_nodes
 from .views import ViewBuilder, entry_order, same_view
 from .workers import available_memory, give_back_free_memory, page_workers, resident_memory, views_kept
 from .writer import Pieces, digest_of, span, span_parts
@@ -220,7 +221,7 @@ def _reordered(old: list[Any], keyed: list[Any], lists: list[Any]) -> list[Any] 
     return moved
 
 
-@dataclass
+@dataclass(slots=True)
 class Made:
     """One route's result: bytes None when the page's view is as last written."""
 
@@ -464,6 +465,7 @@ class Producer:
         finally:
             gc.unfreeze()
             _ACTIVE = None
+            forget_kept_nodes()  # made for views of this build's batches, which end here
 
     @staticmethod
     def _take_parts(parts: Iterable[list[Made]], made: list[Made], accept: Callable[[Made], None]) -> None:
@@ -507,6 +509,7 @@ def _make_chunk(chunk: list[Route]) -> list[Made]:
     gc.collect(0)
     if _ACTIVE.views.kept_count > _ACTIVE.views_kept:
         _ACTIVE.views.afresh()
+        forget_kept_nodes()
     after = resident_memory()
     if before is not None and after is not None and after - before > GROWTH_TO_GIVE_BACK:
         give_back_free_memory()  # a big page's text, written and freed (briefing.json)

@@ -232,6 +232,13 @@ _KEPT_AT_MOST = 50_000
 _kept_nodes: dict[tuple[str, int, str], tuple[Any, Node]] = {}
 
 
+def forget_kept_nodes() -> None:
+    """Let go of every kept node, and the view each holds: called when the views they
+    were made for are let go (a batch's process starting its views afresh, a big
+    build's end), which would otherwise live on here, up to _KEPT_AT_MOST of them."""
+    _kept_nodes.clear()
+
+
 def _kept(name: str, view: Any, where: str, make: Callable[..., Node], *args: Any) -> Node:
     """`make(*args)`, kept for the same view object at the same place (`where`: what else
     the node depends on). A serving builder keeps views between builds, and the

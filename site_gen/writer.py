@@ -199,6 +199,10 @@ class Staging:
     filesystems (ext4 with discard), so the staging area is one folder. A
     first build (into a folder that is absent or empty) stages the whole tree
     instead and renames it into place at once.
+
+    Where each file went is kept as a string, and in a whole tree not at all
+    (None: at its own path under the folder): a build of 100,000 stories stages
+    120,000 files, and a `Path` for each, with its folder's, held 650 bytes.
     """
 
     def __init__(self, out: Path) -> None:
@@ -206,8 +210,8 @@ class Staging:
         self.folder = out.parent / f".{out.name}.staging-{os.getpid()}"
         self.whole = False
         self.ready = False
-        self.staged: dict[str, Path] = {}
-        self._folders: set[Path] = set()
+        self.staged: dict[str, str | None] = {}
+        self._folders: set[str] = set()
         self._count = 0
 
     def prepare(self) -> None:
@@ -223,17 +227,18 @@ class Staging:
     def put(self, rel: str, data: bytes | Pieces) -> None:
         self.adopt(rel, self.write(rel, data))
 
-    def write(self, rel: str, data: bytes | Pieces) -> Path:
+    def write(self, rel: str, data: bytes | Pieces) -> str:
         """Write `rel`'s bytes into the staging folder (from any process) and say where."""
         self.prepare()
         if self.whole:
-            target = self.folder / rel
-            if target.parent not in self._folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._folders.add(target.parent)
+            target = os.path.join(self.folder, rel)
+            parent = os.path.dirname(target)
+            if parent not in self._folders:
+                os.makedirs(parent, exist_ok=True)
+                self._folders.add(parent)
         else:  # flat: a name no other process of this build uses
             self._count += 1
-            target = self.folder / f"{os.getpid()}-{self._count}"
+            target = os.path.join(self.folder, f"{os.getpid()}-{self._count}")
         if isinstance(data, bytes):
             _write_new(target, data, reserve=not self.whole)
         else:
@@ -241,12 +246,18 @@ class Staging:
                 handle.writelines(data.chunks())
         return target
 
-    def adopt(self, rel: str, path: Path) -> None:
-        """Take a file written by `write` into the commit."""
-        self.staged[rel] = path
+    def adopt(self, rel: str, path: str) -> None:
+        """Take a file written by `write` (at `path`) into the commit."""
+        self.staged[rel] = None if self.whole else path
+
+    def where(self, rel: str) -> str:
+        """Where the staged file for `rel` is."""
+        path = self.staged[rel]
+        return os.path.join(self.folder, rel) if path is None else path
 
     def read(self, rel: str) -> bytes:
-        return self.staged[rel].read_bytes()
+        with open(self.where(rel), "rb") as handle:
+            return handle.read()
 
     def abort(self) -> None:
         if self.ready:
@@ -290,7 +301,7 @@ class Staging:
             if destination.parent not in made:
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 made.add(destination.parent)
-            os.replace(self.staged[rel], destination)
+            os.replace(self.where(rel), destination)
             report.written.append(rel)
 
 
@@ -299,7 +310,7 @@ class Staging:
 RESERVE_AT_LEAST = 8 * 1024
 
 
-def _write_new(target: Path, data: bytes, reserve: bool) -> None:
+def _write_new(target: str, data: bytes, reserve: bool) -> None:
     """Write `data` into the new file `target`, its space first reserved when it will
     replace a file (`reserve`). ext4 allocates and starts writing back, at the rename,
     the blocks of a file renamed over another (auto_da_alloc): 3.6 ms for a year's

@@ -23,7 +23,7 @@ def test_pieces_hash_compare_and_write_as_the_whole_text(texts: list[str], batch
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "out"
         staging = Staging(out)
-        written = staging.write("data/briefing.json", pieces)
+        written = Path(staging.write("data/briefing.json", pieces))
         assert written.read_bytes() == whole
         assert same_bytes(written, pieces)
         written.write_bytes(whole + b"x")  # longer

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from buildkit import BEFORE_DEADLINE, fixture_site, tree
 
-from site_gen import produce, workers
+from site_gen import produce, structured, workers
 from site_gen.builder import Builder
 
 GIB = 1 << 30
@@ -160,6 +160,37 @@ def test_one_job_makes_every_batch_of_pages_in_the_build_s_own_process_and_the_s
     workers_seen = set((tmp_path / "batches").read_text().split())
     assert len(workers_seen) >= 1 and str(os.getpid()) not in workers_seen
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
+
+
+def test_a_build_s_batches_let_go_of_the_structured_data_kept_for_their_views(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = fixture_site(tmp_path / "site")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
+    monkeypatch.setenv("SITE_GEN_JOBS", "1")  # the batches in this process, as a 2 GB machine makes them
+    monkeypatch.setattr(produce, "views_kept", lambda *args: 0)  # every batch starts its views afresh
+    kept_after_batches = []
+
+    def make_chunk(chunk: list) -> list:
+        made = _MAKE_CHUNK(chunk)
+        kept_after_batches.append(len(structured._kept_nodes))
+        return made
+
+    monkeypatch.setattr(produce, "_make_chunk", make_chunk)
+    structured.forget_kept_nodes()
+    with_nodes = []
+    make = structured._kept
+
+    def noting_kept(*args: object) -> object:
+        with_nodes.append(args[0])
+        return make(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(structured, "_kept", noting_kept)
+    assert Builder(site, tmp_path / "out", cache=False).build(BEFORE_DEADLINE).ok
+    # Nodes were kept (the quotes' and events' pages), each batch let them go with its
+    # views, and none is left once the pages are made.
+    assert with_nodes and set(kept_after_batches) == {0}
+    assert structured._kept_nodes == {}
 
 
 def test_site_gen_jobs_in_the_environment_of_the_command(tmp_path: Path) -> None:
