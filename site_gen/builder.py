@@ -39,6 +39,7 @@ from .routes import BRIEFING_PATH, Route, Urls, plan
 from .site import LoadResult, as_of_date, load_site
 from .snapshot import Snapshot, surroundings, take, unchanged
 from .statics import StaticFiles
+from .workers import give_back_free_memory
 from .writer import (
     FileState,
     Pieces,
@@ -59,6 +60,9 @@ PageInputs = frozenset[Key] | tuple[Key, ...]
 # The pages an edit most often remakes and that are slow to make from nothing.
 WARM_VIEWS = ("home", "topics", "timeline", "quotes", "topic", "topic_year", "questions", "people", "person")
 
+# A build that made this many pages or more hands its free memory back before it saves
+# the cache (see workers.give_back_free_memory): the peak of a big build's memory.
+BIG_BUILD = 300
 
 MAX_TEMPLATE_PROBLEMS = 20
 
@@ -347,6 +351,8 @@ class Builder(CacheState):
         self._snapshot = None
         if not self.keep_views:
             self._let_go()
+            if rendered >= BIG_BUILD:  # a big build's memory peaks in the save
+                give_back_free_memory()
         if self.autosave:
             self._save()
         else:

@@ -782,7 +782,7 @@ class DepState:
                 self.index_users()  # while deps still holds the pages that go
                 for path in gone:
                     self._drop(path, deps.pop(path))
-        added: dict[Key, None] = {}  # inputs no file used before (a dict: in order, once)
+        added: dict[Key, Any] = {}  # inputs no file used before (a dict: in order, once)
         for path, keys in made.items():
             if deps.get(path) is keys:  # the same inputs as last time (see Builder._canonical_inputs)
                 continue
@@ -818,12 +818,24 @@ class DepState:
         def in_use(key: Key) -> bool:
             return key in users if users is not None else key in self.values or key in added
 
-        if everything:
+        if everything and users is None and not self.values:
+            # A cold build: the new inputs are all of them, and `added` becomes their
+            # values in place (one table of 835,000 inputs at 100,000 stories, not two).
+            for key in added:
+                added[key] = inputs.value(key)
+            self.values = added
+        elif everything:
             still = users if users is not None else chain(self.values, added)
             self.values = {key: inputs.value(key) for key in still}
-            self.groups = {}
+        if everything:
+            grouped: dict[Group, list[Key]] = {}
             for key in self.values:
-                self.groups.setdefault(group_of(key), set()).add(key)
+                grouped.setdefault(group_of(key), []).append(key)
+            # Sets for a builder that builds again; else tuples, as the cache reads them
+            # back (made sets by the first build that changes them): at 100,000 stories
+            # the sets held 835,000 inputs in 27 MB more, at a cold build's peak.
+            kind = set if users is not None else tuple
+            self.groups = {group: kind(keys) for group, keys in grouped.items()}
         else:
             # Values found new this build, for the inputs still in use (one dropped above
             # has no value or group any more; one dropped and used again needs both).

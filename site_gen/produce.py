@@ -466,6 +466,7 @@ class Producer:
             gc.unfreeze()
             _ACTIVE = None
             forget_kept_nodes()  # made for views of this build's batches, which end here
+            give_back_free_memory()  # what the batches made here and let go (see _make_chunk)
 
     @staticmethod
     def _take_parts(parts: Iterable[list[Made]], made: list[Made], accept: Callable[[Made], None]) -> None:
