@@ -347,10 +347,15 @@ def test_bench_linear_limit_builds_the_big_corpus_in_a_memory_group(tmp_path: Pa
         return
     assert re.match(r"[0-9.]+ s +processor .* group charged +\d+ MiB at most$", made[1]), made[1]
     assert "big build in 1,000,000,000 bytes  built" in ample.stdout
+    # Then one story edited and built with the cache, in a group of its own.
+    edit = re.search(r"^big-limit-edit in 1,000,000,000 bytes +(.*)$", ample.stdout, re.MULTILINE)
+    assert edit is not None and re.match(r"[0-9.]+ s +processor .* group charged", edit[1]), ample.stdout
+    assert "big edit in 1,000,000,000 bytes   built" in ample.stdout
     tiny = bench_script("linear.py", *args, "--limit", "12000000")
     assert tiny.returncode == 0, tiny.stdout + tiny.stderr
     assert re.search(r"^big-limit in 12,000,000 bytes +killed by the out-of-memory killer", tiny.stdout, re.M)
     assert "big build in 12,000,000 bytes  killed: did not fit" in tiny.stdout
+    assert "big-limit-edit" not in tiny.stdout  # nothing to edit after a killed build
     assert re.search(r"^targets +NOT met$", tiny.stdout, re.MULTILINE), tiny.stdout
     assert not list(tmp_path.glob("linear-out-*"))  # the limited build's folder removed too
     groups = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/memory"))
