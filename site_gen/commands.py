@@ -11,11 +11,7 @@ import sys
 from pathlib import Path
 
 from .cli import print_problems, summary_line
-
-WORKERS_LOST = (
-    "site-gen: a page worker was stopped (out of memory, most often); the build made its "
-    "pages itself. SITE_GEN_JOBS=1 builds in one process from the start."
-)
+from .workers import WORKERS_LOST
 
 # What a command made, kept until the process ends: `cli.run` exits without freeing
 # it (on a big site freeing a build's objects one by one takes a good part of a second).

@@ -29,6 +29,7 @@ from .config import CONFIG_NAME
 from .errors import ERROR, Problem, SiteGenError
 from .produce import PARALLEL_ROUTES
 from .watch import Watcher, describe
+from .workers import WORKERS_LOST
 from .writer import check_output_dir
 
 TRANSIENT_RETRIES = 3
@@ -238,6 +239,8 @@ class Rebuilder:
     def _print_problems(self, report: BuildReport) -> None:
         for line in problem_lines(report):
             say(line)
+        if report.workers_lost:
+            say(WORKERS_LOST)
         warnings = tuple(str(p) for p in report.warnings)
         if report.ok and warnings != self._warnings:  # only when they change, to keep quiet
             for line in warnings:

@@ -22,6 +22,11 @@ MAX_WORKERS = 8
 # (measured: 1.6 kB at 30,000 stories); rounded up.
 VIEW_BYTES = 2_000
 JOBS_VARIABLE = "SITE_GEN_JOBS"
+# Said by `build`, `build --watch` and `serve` after a build whose page worker died.
+WORKERS_LOST = (
+    "site-gen: a page worker was stopped (out of memory, most often); the build made its "
+    "pages itself. SITE_GEN_JOBS=1 builds in one process from the start."
+)
 _CGROUP = Path("/sys/fs/cgroup")
 
 

@@ -13,6 +13,7 @@ from buildkit import BEFORE_DEADLINE, fixture_site, tree
 
 from site_gen import produce, structured, workers
 from site_gen.builder import Builder
+from site_gen.rebuild import Rebuilder, watch_builder
 
 GIB = 1 << 30
 
@@ -191,6 +192,25 @@ def test_a_build_s_batches_let_go_of_the_structured_data_kept_for_their_views(
     # views, and none is left once the pages are made.
     assert with_nodes and set(kept_after_batches) == {0}
     assert structured._kept_nodes == {}
+
+
+def test_build_watch_and_serve_say_when_a_page_worker_was_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As `build` says it: the builds of `build --watch` and `serve` (one Rebuilder)."""
+    site = fixture_site(tmp_path / "site").resolve()
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
+    monkeypatch.setattr(produce, "CHUNK", 2)
+    monkeypatch.setattr(produce, "_make_chunk", _killed_in_a_worker_make_chunk)
+    monkeypatch.setattr(sys.modules[__name__], "_PARENT", [os.getpid()])
+    monkeypatch.setenv("SITE_GEN_JOBS", "2")
+    rebuilder = Rebuilder(site, watch_builder(site, tmp_path / "out"), BEFORE_DEADLINE)
+    try:
+        assert rebuilder.first_build().ok
+    finally:
+        rebuilder.close()
+    said = capsys.readouterr().err
+    assert "built " in said and workers.WORKERS_LOST in said, said
 
 
 def test_site_gen_jobs_in_the_environment_of_the_command(tmp_path: Path) -> None:
