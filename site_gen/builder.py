@@ -908,4 +908,6 @@ def build_site(
 
     site_dir = site_root(root)
     target = Path(out) if out else site_dir / "output"
-    return Builder(site_dir, target, drafts=drafts, base_url=base_url).build(as_of)
+    builder = Builder(site_dir, target, drafts=drafts, base_url=base_url)
+    builder.keep_views = False  # it builds once, as `site-gen build` does
+    return builder.build(as_of)

@@ -393,3 +393,16 @@ def test_output_is_only_what_the_site_makes(tmp_path: Path) -> None:
     assert not [p for p in out.rglob("*") if p.is_symlink()]
     assert not [p for p in out.rglob(".*")]
     assert os.listdir(site / ".site-gen-cache")
+
+
+def test_the_library_s_build_site_builds_as_the_command_does(tmp_path: Path) -> None:
+    """`site_gen.builder.build_site`, the documented API: the command's bytes, and a
+    second call (from the cache it saved) writing nothing."""
+    from site_gen.builder import build_site
+
+    site = fixture_site(tmp_path / "site")
+    report = build_site(site, tmp_path / "lib", as_of=BEFORE_DEADLINE)
+    assert report.ok and report.written
+    assert tree(tmp_path / "lib") == tree(build(site, out=tmp_path / "cli"))
+    again = build_site(site, tmp_path / "lib", as_of=BEFORE_DEADLINE)
+    assert again.ok and not again.written and not again.removed
