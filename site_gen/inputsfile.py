@@ -7,11 +7,17 @@ table of every object written, grown by doubling) reached 24 MB at the end of
 a 10,000-story build: the peak of a build that changes one story. So the file
 is a run of pickles, each with a memo of its own, freed before the next:
 
-  1. the table of inputs (each once), in parts of `CHUNK`;
-  2. their values, in the table's order, in parts of `CHUNK`;
-  3. each page's and each group's inputs, as numbers into the table
-     (`array`s, which pickle as bytes), and the records' fingerprints;
-  4. where each record's text is in briefing.json, and its inputs as numbers.
+  1. the values of the inputs that have one, in parts of `CHUNK`;
+  2. each page's inputs, as numbers into the table of inputs (`array`s,
+     which pickle as bytes), `PAGES_PART` pages at a time;
+  3. each group's inputs, as numbers, and the records' fingerprints;
+  4. where each record's text is in briefing.json, and its inputs as numbers;
+  5. the table of inputs (each once, those with a value first, in the
+     values' order), in parts of `CHUNK`.
+
+The table comes last because numbering may add to it (an input without a
+value), and so the pages' numbers are written as they are made rather than
+held for the whole site (44 MB at 100,000 stories, at a cold build's peak).
 
 Read back, a page's inputs are a tuple of the table's keys (see DepState), and
 the pages that use each input are worked out only when a build needs them.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import pickle
 from array import array
 from collections.abc import Collection, Iterable
+from itertools import chain
 from typing import IO, TYPE_CHECKING, Any
 
 from .cache import unpickle
@@ -36,35 +43,50 @@ _NUMBER = "I"  # unsigned, at least 4 bytes: room for 4 billion inputs
 # at the end of a cold build, where its memory peaks. Smaller parts share fewer strings
 # read back (32,768: 7% more memory held at 10,000 stories, and 10% slower to read).
 CHUNK = 262_144
+# Pages whose inputs are numbered and pickled together: at 100,000 stories a page has
+# about 90 inputs, so a part's numbers take about 6 MB.
+PAGES_PART = 16_384
 
 
 def write_inputs(handle: IO[bytes], deps: DepState, fragments: Fragments) -> None:
     """Write `deps` and `fragments` to `handle` (read back by read_inputs)."""
+    _dump_in_parts(handle, list(deps.values.values()))  # before the table: their memos apart
     table = _Table(deps.values)
     pages = list(deps.deps)
-    page_inputs = table.numbered(deps.deps.values())
+    pickle.dump(len(pages), handle, protocol=5)
+    inputs_of = deps.deps.__getitem__
+    for start in range(0, len(pages), PAGES_PART):
+        part = pages[start : start + PAGES_PART]
+        pickle.dump((part, *table.numbered(map(inputs_of, part))), handle, protocol=5)
     groups = list(deps.groups)
-    group_inputs = table.numbered(deps.groups.values())
+    pickle.dump((groups, *table.numbered(deps.groups.values()), deps.fps), handle, protocol=5)
     records = list(fragments)
     spans = array("Q", [where for _, where in fragments.values()])
     record_inputs = table.numbered(keys for keys, _ in fragments.values())
+    pickle.dump((records, spans, *record_inputs), handle, protocol=5)
     table.numbering_done()
     _dump_in_parts(handle, table.keys)
-    _dump_in_parts(handle, list(deps.values.values()))
-    for part in ((pages, *page_inputs, groups, *group_inputs, deps.fps), (records, spans, *record_inputs)):
-        pickle.dump(part, handle, protocol=5)
 
 
 def read_inputs(handle: IO[bytes]) -> tuple[DepState, Fragments]:
     """The state and fragments write_inputs wrote; ValueError if the file is not whole."""
-    keys: list[Key] = _load_in_parts(handle)
     values: list[Any] = _load_in_parts(handle)
-    pages, page_ends, page_inputs, groups, group_ends, group_inputs, fps = unpickle(handle)
+    count: int = unpickle(handle)
+    pages: list[str] = []
+    numbered: list[tuple[array[int], array[int]]] = []
+    while len(pages) < count:
+        part, ends, run = unpickle(handle)
+        if not part or len(part) != len(ends):
+            raise ValueError("the inputs file ends before its pages do")
+        pages += part
+        numbered.append((ends, run))
+    groups, group_ends, group_inputs, fps = unpickle(handle)
     records, spans, record_ends, record_inputs = unpickle(handle)
-    if not (len(values) <= len(keys) and len(pages) == len(page_ends) and len(records) == len(spans)):
+    keys: list[Key] = _load_in_parts(handle)
+    if not (len(values) <= len(keys) and len(groups) == len(group_ends) and len(records) == len(spans)):
         raise ValueError("the inputs file does not hold what its parts say")
     take = keys.__getitem__
-    deps = dict(zip(pages, _keys_of(take, page_ends, page_inputs)))
+    deps = dict(zip(pages, chain.from_iterable(_keys_of(take, ends, run) for ends, run in numbered)))
     by_group = dict(zip(groups, _keys_of(take, group_ends, group_inputs)))
     valued = dict(zip(keys, values))
     _share_fingerprints(fps, valued)

@@ -375,9 +375,11 @@ def test_the_inputs_file_writes_its_long_lists_in_parts(monkeypatch: pytest.Monk
     from site_gen.inputsfile import read_inputs, write_inputs
 
     monkeypatch.setattr(inputsfile, "CHUNK", 2)
+    monkeypatch.setattr(inputsfile, "PAGES_PART", 2)
     keys = [("rec", "stories", f"s{n}") for n in range(5)]
+    pages = {"a/": tuple(keys), "b/": (keys[4], keys[0]), "c/": (keys[2],)}
     deps = DepState.restored(
-        {"a/": tuple(keys), "b/": (keys[4], keys[0])},  # type: ignore[dict-item]
+        pages,  # type: ignore[arg-type]
         {key: f"f{key[2]}" for key in keys},
         {group_of(keys[0]): set(keys)},  # type: ignore[dict-item]
         {},
@@ -385,10 +387,14 @@ def test_the_inputs_file_writes_its_long_lists_in_parts(monkeypatch: pytest.Monk
     handle = io.BytesIO()
     write_inputs(handle, deps, {})
     handle.seek(0)
-    assert pickle.load(handle) == 5 and pickle.load(handle) == keys[:2]  # the count, then parts of two
+    # The values' count, then parts of two; then the pages' count and their parts of two.
+    assert pickle.load(handle) == 5 and pickle.load(handle) == ["fs0", "fs1"]
+    assert pickle.load(handle) == ["fs2", "fs3"] and pickle.load(handle) == ["fs4"]
+    assert pickle.load(handle) == 3 and pickle.load(handle)[0] == ["a/", "b/"]
+    assert pickle.load(handle)[0] == ["c/"]
     handle.seek(0)
     back, _ = read_inputs(handle)
-    assert back.deps == {"a/": tuple(keys), "b/": (keys[4], keys[0])} and back.values == deps.values
+    assert back.deps == pages and back.values == deps.values
     # A file cut short fails to read (and the build then makes every page again).
     cut = io.BytesIO(handle.getvalue()[: len(handle.getvalue()) // 3])
     with pytest.raises(Exception):  # noqa: B017 (whichever the cut makes: EOF, a bad pickle)
