@@ -439,7 +439,8 @@ class Producer:
         if workers > 1:
             self._compile_templates()  # once, here, rather than once in each worker
         chunks = _chunks(todo)
-        self.views_kept = views_kept(workers, WORKER_VIEWS_KEPT, available_memory(), resident_memory())
+        left, resident = available_memory(), resident_memory()
+        self.views_kept = views_kept(workers, WORKER_VIEWS_KEPT, left, resident, len(todo))
         _ACTIVE = self
         # The site and everything else made so far out of the workers' collections (see
         # _make_chunk); the cycle collector is off while a build runs (see Builder.build).

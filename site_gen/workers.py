@@ -21,6 +21,10 @@ MAX_WORKERS = 8
 # What one kept view costs a page-making process, with its share of what it holds
 # (measured: 1.6 kB at 30,000 stories); rounded up.
 VIEW_BYTES = 2_000
+# What the build's own process comes to hold for each page it is to make, past the
+# views: its result and inputs, then `remember` and the save (measured: about 3.5 kB
+# a page at 100,000 stories, in one process); rounded up.
+PAGE_BYTES = 4_000
 JOBS_VARIABLE = "SITE_GEN_JOBS"
 # Said by `build`, `build --watch` and `serve` after a build whose page worker died.
 WORKERS_LOST = (
@@ -56,17 +60,20 @@ def affordable(wanted: int, available: int | None, resident: int | None) -> int:
     return max(1, min(wanted, available // resident - 1))
 
 
-def views_kept(processes: int, floor: int, available: int | None, resident: int | None) -> int:
+def views_kept(
+    processes: int, floor: int, available: int | None, resident: int | None, pages: int = 0
+) -> int:
     """How many views each of `processes` page-making processes may keep before it
     starts afresh: at least `floor`, and more where memory allows. The room is what
     `available` leaves once each process has copied the `resident` build whole (the
     workers' worst case; none when the build makes its pages itself, `processes`
-    1), half of it shared out. At 100,000 stories the views outgrow `floor`, and a
-    process that forgets them all makes most of them again for the next pages."""
+    1) and the build's process has the results of its `pages` pages (PAGE_BYTES
+    each), half of it shared out. At 100,000 stories the views outgrow `floor`,
+    and a process that forgets them all makes most of them again for the next pages."""
     if available is None or not resident:
         return floor
     copies = processes if processes > 1 else 0
-    room = available - copies * resident
+    room = available - copies * resident - pages * PAGE_BYTES
     return max(floor, room // (2 * processes * VIEW_BYTES))
 
 

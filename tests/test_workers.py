@@ -42,6 +42,14 @@ def test_views_kept_grow_with_the_memory_left_and_never_below_the_floor() -> Non
     # One process, 4 GB left: half of it for views.
     half = 4 * GIB // (2 * workers.VIEW_BYTES)
     assert workers.views_kept(1, floor, available=4 * GIB, resident=GIB) == half
+    # Room kept for the results of the pages to make: 100,000 stories' 118,000 pages in
+    # one process with 1.5 GB left leave about a gigabyte, half of it for views.
+    pages = 118_000
+    left = 3 * GIB // 2
+    with_pages = workers.views_kept(1, floor, left, GIB, pages)
+    assert with_pages == (left - pages * workers.PAGE_BYTES) // (2 * workers.VIEW_BYTES)
+    assert floor < with_pages < workers.views_kept(1, floor, left, GIB)
+    assert workers.views_kept(1, floor, 400 << 20, GIB, pages) == floor  # less than the results need
     # Workers whose copies would not fit: the floor, never less.
     assert workers.views_kept(2, floor, available=GIB, resident=GIB) == floor
     assert workers.views_kept(2, floor, available=None, resident=GIB) == floor  # not Linux
