@@ -818,16 +818,16 @@ class DepState:
         def in_use(key: Key) -> bool:
             return key in users if users is not None else key in self.values or key in added
 
-        if everything and users is None and not self.values:
-            # A cold build: the new inputs are all of them, and `added` becomes their
-            # values in place (one table of 835,000 inputs at 100,000 stories, not two).
-            for key in added:
-                added[key] = inputs.value(key)
-            self.values = added
-        elif everything:
-            still = users if users is not None else chain(self.values, added)
-            self.values = {key: inputs.value(key) for key in still}
         if everything:
+            if users is None and not self.values:
+                # A cold build: the new inputs are all of them, valued in place (one table
+                # of 835,000 inputs at 100,000 stories, not two).
+                for key in added:
+                    added[key] = inputs.value(key)
+                self.values = added
+            else:
+                still = users if users is not None else chain(self.values, added)
+                self.values = {key: inputs.value(key) for key in still}
             grouped: dict[Group, list[Key]] = {}
             for key in self.values:
                 grouped.setdefault(group_of(key), []).append(key)

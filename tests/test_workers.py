@@ -207,11 +207,7 @@ def test_build_watch_and_serve_say_when_a_page_worker_was_stopped(
 ) -> None:
     """As `build` says it: the builds of `build --watch` and `serve` (one Rebuilder)."""
     site = fixture_site(tmp_path / "site").resolve()
-    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
-    monkeypatch.setattr(produce, "CHUNK", 2)
-    monkeypatch.setattr(produce, "_make_chunk", _killed_in_a_worker_make_chunk)
-    monkeypatch.setattr(sys.modules[__name__], "_PARENT", [os.getpid()])
-    monkeypatch.setenv("SITE_GEN_JOBS", "2")
+    _a_worker_killed_in_each_build(monkeypatch)
     rebuilder = Rebuilder(site, watch_builder(site, tmp_path / "out"), BEFORE_DEADLINE)
     try:
         assert rebuilder.first_build().ok
@@ -238,6 +234,16 @@ def test_site_gen_jobs_in_the_environment_of_the_command(tmp_path: Path) -> None
 _PARENT: list[int] = []
 
 
+def _a_worker_killed_in_each_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds of many pages in batches of two on two page workers, a worker given a
+    batch of story pages killed by SIGKILL (as the out-of-memory killer ends it)."""
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
+    monkeypatch.setattr(produce, "CHUNK", 2)
+    monkeypatch.setattr(produce, "_make_chunk", _killed_in_a_worker_make_chunk)
+    monkeypatch.setattr(sys.modules[__name__], "_PARENT", [os.getpid()])
+    monkeypatch.setenv("SITE_GEN_JOBS", "2")
+
+
 def _killed_in_a_worker_make_chunk(chunk: list) -> list:
     if os.getpid() not in _PARENT and any(route.view == "story" for route in chunk):
         os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer ends it
@@ -250,11 +256,7 @@ def test_a_page_worker_killed_mid_build_leaves_its_pages_to_the_build_not_a_hang
     """A worker killed by the out-of-memory killer left the pool waiting forever for
     its batch; now the batches not back are made in the build's own process."""
     site = fixture_site(tmp_path / "site")
-    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
-    monkeypatch.setattr(produce, "CHUNK", 2)
-    monkeypatch.setattr(produce, "_make_chunk", _killed_in_a_worker_make_chunk)
-    monkeypatch.setattr(sys.modules[__name__], "_PARENT", [os.getpid()])
-    monkeypatch.setenv("SITE_GEN_JOBS", "2")
+    _a_worker_killed_in_each_build(monkeypatch)
     report = Builder(site, tmp_path / "killed", cache=False).build(BEFORE_DEADLINE)
     assert report.ok and report.workers_lost
     monkeypatch.setattr(produce, "PARALLEL_ROUTES", 10**9)
