@@ -466,8 +466,9 @@ class Producer:
         finally:
             gc.unfreeze()
             _ACTIVE = None
-            forget_kept_nodes()  # made for views of this build's batches, which end here
-            give_back_free_memory()  # what the batches made here and let go (see _make_chunk)
+            if workers < 2 or self.workers_lost:  # batches made here: their views end now
+                forget_kept_nodes()  # (a serving builder's, for the views it keeps, are left)
+                give_back_free_memory()  # what the batches made here and let go
 
     @staticmethod
     def _take_parts(parts: Iterable[list[Made]], made: list[Made], accept: Callable[[Made], None]) -> None:

@@ -200,6 +200,14 @@ def test_a_build_s_batches_let_go_of_the_structured_data_kept_for_their_views(
     # views, and none is left once the pages are made.
     assert with_nodes and set(kept_after_batches) == {0}
     assert structured._kept_nodes == {}
+    # Batches made by workers leave this process's kept nodes alone (a serving builder's,
+    # made for the views it keeps between builds).
+    monkeypatch.setenv("SITE_GEN_JOBS", "2")
+    monkeypatch.setattr(produce, "_make_chunk", _MAKE_CHUNK)  # sent to the workers by name
+    structured._kept_nodes[("event", 0, "")] = (None, structured.KeptNode({}))
+    assert Builder(site, tmp_path / "workers", cache=False).build(BEFORE_DEADLINE).ok
+    assert list(structured._kept_nodes) == [("event", 0, "")]
+    structured.forget_kept_nodes()
 
 
 def test_build_watch_and_serve_say_when_a_page_worker_was_stopped(
