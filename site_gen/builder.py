@@ -52,6 +52,7 @@ from .writer import (
 )
 
 if TYPE_CHECKING:  # produce is imported when a build has pages to make
+    from .inputsfile import WrittenInputs
     from .produce import Fragments
 
 # A page's inputs: a tuple for a page made for the first time (see _canonical_inputs).
@@ -210,6 +211,7 @@ class Builder(CacheState):
         # The page inputs saved by the last build, read only once this build needs them
         # (a template edit remakes every page without them).
         self._inputs_unread = False
+        self._inputs_written: WrittenInputs | None = None  # see CacheState._save_inputs
         self._restore()
 
     # -- the pipeline -------------------------------------------------------

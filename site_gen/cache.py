@@ -55,7 +55,7 @@ def prune_caches(folder: Path) -> None:
         if not out.is_absolute() or out.exists():
             continue
         stem = owner.name[: -len(".out")]
-        suffixes = (".pickle", ".bulk.pickle", ".inputs.pickle", ".lock", ".out")
+        suffixes = (".pickle", ".bulk.pickle", ".inputs.pickle", ".inputs-changes.pickle", ".lock", ".out")
         files = [folder / f"{stem}{suffix}" for suffix in suffixes]
         folder_files = [written_marker(folder, out), output_lock(folder, out)]
         for path in [*folder.glob(f"{stem}.records-*.pickle"), *files, *folder_files]:

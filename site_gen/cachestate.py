@@ -10,7 +10,9 @@ Four kinds of file, per output folder and set of options:
   of the files whose path falls in the shard, with their rendered Markdown;
   only the shards whose files changed are written again;
 - the page inputs (`<key>.inputs.pickle`, see inputsfile.py), read only when
-  the templates and settings are unchanged.
+  the templates and settings are unchanged, and the changes to them since
+  they were written whole (`<key>.inputs-changes.pickle`): most saves write
+  only these.
 
 Each is written to a temporary file and moved into place, the manifest last:
 it names the others by a token, so a half-saved cache is never read as whole.
@@ -24,13 +26,21 @@ import pickle
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
 
 from .cache import CACHE_DIR, CACHE_VERSION, exclusive, make_cache_dir, prune_caches, unpickle
 from .fields import KINDS, markdown_values
-from .incremental import DepState, Key
+from .incremental import DepState, Journal, Key
 from .index import Site
-from .inputsfile import read_inputs, write_inputs
+from .inputsfile import (
+    NO_CHANGES,
+    WrittenInputs,
+    apply_changes,
+    changes_since,
+    read_inputs,
+    write_changes,
+    write_inputs,
+)
 from .loader import Loader
 from .snapshot import Snapshot
 from .writer import FileState
@@ -61,6 +71,7 @@ class CacheState:
     out: Path
     drafts: bool
     base_url: str | None
+    keep_views: bool  # a builder that builds again (see Builder)
     cache_file: Path | None
     loader: Loader
     files: dict[str, FileState]
@@ -75,6 +86,7 @@ class CacheState:
     _pending_changed: set[Key]
     _bulk_loaded: bool
     _inputs_unread: bool
+    _inputs_written: WrittenInputs | None
     _moved: set[tuple[str, str]] | None
     _unsaved: bool
     _markdown_live: int
@@ -97,6 +109,10 @@ class CacheState:
     def _inputs_file(self) -> Path:
         assert self.cache_file is not None
         return self.cache_file.with_suffix(".inputs.pickle")
+
+    def _changes_file(self) -> Path:
+        assert self.cache_file is not None
+        return self.cache_file.with_suffix(".inputs-changes.pickle")
 
     def _restore(self) -> None:
         """The small part of the cache: what the quick check and the writer need.
@@ -161,10 +177,19 @@ class CacheState:
         if not self._inputs_unread:
             return
         self._inputs_unread = False
+        self._inputs_written = None
         try:
-            with open(self._inputs_file(), "rb") as handle:
-                self._read_part(self._inputs_file(), handle)
-                self.deps, self.fragments = read_inputs(handle)
+            # The changes name the inputs file they apply to; the manifest names them.
+            with open(self._changes_file(), "rb") as changes:
+                token = self._read_part(self._changes_file(), changes)["inputs"]
+                with open(self._inputs_file(), "rb") as handle:
+                    header = unpickle(handle)
+                    if header.get("version") != CACHE_VERSION or header.get("token") != token:
+                        raise ValueError("the inputs file is not the one its changes apply to")
+                    deps, fragments = read_inputs(handle)
+                written = WrittenInputs.of(token, fragments)
+                self.fragments = apply_changes(changes, deps, fragments)
+                self.deps, self._inputs_written = deps, written
         except Exception:  # missing or damaged: every page is made again
             self.deps, self.fragments, self.base = DepState(), {}, ""
 
@@ -197,8 +222,7 @@ class CacheState:
             "shards": self._save_shards(),
         }
         # Apart from the rest: a build that remakes every page never reads them.
-        inputs = {"version": CACHE_VERSION, "token": self._token}
-        self._write_state(self._inputs_file(), inputs, with_inputs=True)
+        self._save_inputs()
         self._write_state(self._bulk_file(), bulk)
         # The manifest last: it names the others by their token. Its snapshot is taken
         # only now, as the inputs' tables are freed (at 100,000 stories, 36 MB that
@@ -220,12 +244,33 @@ class CacheState:
                 stale.unlink(missing_ok=True)
         prune_caches(self.cache_file.parent)
 
-    def _write_state(self, target: Path, state: dict[str, Any], with_inputs: bool = False) -> None:
+    def _save_inputs(self) -> None:
+        """The changes to the page inputs since they were last written whole; or, when
+        they are too many or not known, the inputs whole and no changes."""
+        changes = changes_since(self.deps, self.fragments, self._inputs_written)
+        if changes is None:
+            header = {"version": CACHE_VERSION, "token": self._token}
+            whole = self._inputs_file()
+            self._write_state(whole, header, lambda handle: write_inputs(handle, self.deps, self.fragments))
+            # A builder that builds again writes only the changes since, at its next save.
+            self._inputs_written = WrittenInputs.of(self._token, self.fragments) if self.keep_views else None
+            self.deps.journal = Journal() if self.keep_views else None
+            changes, inputs_token = NO_CHANGES, self._token
+        else:
+            assert self._inputs_written is not None
+            inputs_token = self._inputs_written.token
+        header = {"version": CACHE_VERSION, "token": self._token, "inputs": inputs_token}
+        self._write_state(self._changes_file(), header, lambda handle: write_changes(handle, changes))
+
+    def _write_state(
+        self, target: Path, state: dict[str, Any], more: Callable[[IO[bytes]], None] | None = None
+    ) -> None:
+        """Write `state` (and then what `more` writes) to `target`, whole or not at all."""
         temp = target.with_suffix(f".tmp-{os.getpid()}")
         with open(temp, "wb") as handle:
             pickle.dump(state, handle, protocol=5)
-            if with_inputs:  # after its header, in parts of its own (see inputsfile.py)
-                write_inputs(handle, self.deps, self.fragments)
+            if more is not None:
+                more(handle)
         os.replace(temp, target)
 
     def _prune_markdown(self, site: Site, texts: list[str]) -> None:

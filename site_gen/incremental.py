@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import weakref
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Collection, Iterable, Iterator
 
@@ -626,6 +628,16 @@ def _thawed(table: dict[Any, Any], name: Any, kind: type) -> Any:
     return found
 
 
+@dataclass
+class Journal:
+    """What changed in a DepState since the cache's inputs file was last written
+    whole: a save after a few edits writes only these (see inputsfile.py)."""
+
+    pages: set[str] = field(default_factory=set)  # made from other inputs, new, or no longer made
+    values: set[Key] = field(default_factory=set)  # valued anew, new, or no longer in use
+    records: set[tuple[str, str]] = field(default_factory=set)  # fingerprint new, changed or gone
+
+
 class DepState:
     """Per output file, the inputs it was made from; per input, its value then
     and the files that use it (so that the files an input reaches are found
@@ -642,11 +654,17 @@ class DepState:
         self.groups: dict[Group, set[Key] | tuple[Key, ...]] = {}  # the inputs with a value, by group_of
         self.fps: dict[tuple[str, str], str] = {}
         self.touched: set[tuple[str, str]] = set()  # the records whose content `changed` saw change
+        # The inputs `changed` compared with (weakly: they hold the site that a serving
+        # builder's next load replaces).
+        self._touched_by: weakref.ref[Inputs] | None = None
         self._fresh: dict[Key, Any] = {}
         # Per input, its pages (see `users`); None until first asked for (see index_users),
         # and after a read from the cache: a build that makes a few pages from unchanged
         # inputs never needs it.
         self._users: dict[Key, list[str]] | None = {} if index_users else None
+        # What changed since this state was read from (or written whole to) the cache;
+        # None: not known (a state made anew), and the next save writes it whole.
+        self.journal: Journal | None = None
 
     @classmethod
     def restored(
@@ -659,7 +677,37 @@ class DepState:
         """The state as the cache saved it (its users are worked out when needed)."""
         state = cls(index_users=False)
         state.deps, state.values, state.groups, state.fps = deps, values, groups, fps
+        state.journal = Journal()
         return state
+
+    def replay(
+        self,
+        pages: dict[str, tuple[Key, ...] | None],
+        values: dict[Key, Any],
+        unvalued: Iterable[Key],
+        fps: dict[tuple[str, str], str | None],
+    ) -> None:
+        """Apply the changes a save wrote since the inputs file was written whole
+        (see inputsfile.write_changes): each page's inputs (None: no longer made), the
+        inputs valued anew or no longer in use, the records' fingerprints (None: gone).
+        They stay in the journal, so that the next save writes them again."""
+        deps = self.deps
+        for path, keys in pages.items():
+            if keys is None:
+                deps.pop(path, None)
+            else:
+                deps[path] = keys
+        for key, value in values.items():
+            self._note(key, value)
+        for key in unvalued:
+            self._unvalue(key)
+        for record, fingerprint in fps.items():
+            if fingerprint is None:
+                self.fps.pop(record, None)
+            else:
+                self.fps[record] = fingerprint
+        journal = self.journal = Journal(set(pages), set(values), set(fps))
+        journal.values.update(unvalued)
 
     @property
     def users(self) -> dict[Key, list[str]]:
@@ -713,7 +761,7 @@ class DepState:
         else:
             old, new = self.fps, inputs.fps
             touched = {record for record in inputs.moved if old.get(record) != new.get(record)}
-        self.touched = touched
+        self.touched, self._touched_by = touched, weakref.ref(inputs)
         years = ("years", "quotes")
         quote_years_moved = self.values.get(years, _UNKNOWN) != inputs.value(years)
         maybe = _Reach(touched, inputs.site, quote_years_moved)
@@ -775,6 +823,9 @@ class DepState:
         so every value is taken again, not only those `changed` found new.
         """
         deps = self.deps
+        if everything:
+            self.journal = None  # every value is taken again: the next save writes them all
+        journal = self.journal
         if keep is not None:
             kept = keep if isinstance(keep, (set, frozenset)) else set(keep)
             gone = [path for path in deps if path not in kept]
@@ -782,7 +833,10 @@ class DepState:
                 self.index_users()  # while deps still holds the pages that go
                 for path in gone:
                     self._drop(path, deps.pop(path))
+                if journal is not None:
+                    journal.pages.update(gone)
         added: dict[Key, Any] = {}  # inputs no file used before (a dict: in order, once)
+        remade: list[str] = []  # the files made from other inputs than last time, or new
         for path, keys in made.items():
             if deps.get(path) is keys:  # the same inputs as last time (see Builder._canonical_inputs)
                 continue
@@ -794,11 +848,13 @@ class DepState:
                     continue
             elif self._users is None:  # a new page, and no index of users to keep up
                 deps[path] = keys
+                remade.append(path)
                 values = self.values
                 added.update(dict.fromkeys(keys if not values else (k for k in keys if k not in values)))
                 continue
             users = self.index_users()  # while deps still holds the page's old inputs
             deps[path] = keys
+            remade.append(path)
             if old is None:  # a new page: every input is new to it
                 new = keys
             else:
@@ -846,6 +902,14 @@ class DepState:
                 if in_use(key) and key not in self.values:
                     self._note(key, inputs.value(key))
         self._fresh = {}
+        if journal is not None:
+            journal.pages.update(remade)
+            if inputs.moved is not None:
+                journal.records.update(inputs.moved)
+            elif self._touched_by is not None and self._touched_by() is inputs:  # as `changed` found
+                journal.records.update(self.touched)
+            else:
+                journal.records.update(record for record, _ in self.fps.items() ^ inputs.fps.items())
         if inputs.moved is None or everything:
             self.fps = dict(inputs.fps)  # its own: the loader patches its dict in place
         else:
@@ -862,6 +926,19 @@ class DepState:
                 group = self.groups[group_of(key)] = set()
             group.add(key)
         self.values[key] = value
+        if self.journal is not None:
+            self.journal.values.add(key)
+
+    def _unvalue(self, key: Key) -> None:
+        """`key` is no longer in use: it has no value and no group any more."""
+        if self.values.pop(key, _UNKNOWN) is _UNKNOWN:
+            return
+        group = _thawed(self.groups, group_of(key), set)
+        group.discard(key)
+        if not group:
+            del self.groups[group_of(key)]
+        if self.journal is not None:
+            self.journal.values.add(key)
 
     def _drop(self, path: str, keys: Iterable[Key]) -> None:
         users = self.users
@@ -871,8 +948,4 @@ class DepState:
             found.remove(path)
             if not found:
                 del users[key]
-                if self.values.pop(key, _UNKNOWN) is not _UNKNOWN:
-                    group = _thawed(self.groups, group_of(key), set)
-                    group.discard(key)
-                    if not group:
-                        del self.groups[group_of(key)]
+                self._unvalue(key)
