@@ -271,14 +271,18 @@ def apply_changes(handle: IO[bytes], deps: DepState, fragments: Fragments) -> Fr
     records = list(fragments) if order is None else order
     if len(records) != len(spans):
         raise ValueError("the inputs' changes do not match the inputs file")
-    now: Fragments = {}
+    # In the same order, patched in place: a second table of every record's text would
+    # hold about 27 MB more at 100,000 stories (estimated), where a one-story build's
+    # memory peaks.
+    now: Fragments = fragments if order is None else {}
     for record, where in zip(records, spans):
+        kept = fragments.get(record)
         keys = texts.get(record)
         if keys is None:
-            kept = fragments.get(record)
             if kept is None:
                 raise ValueError("the inputs' changes name a record the inputs file does not have")
             keys = kept[0]
-        now[record] = (keys, where)
+        if kept is None or kept[0] is not keys or kept[1] != where or now is not fragments:
+            now[record] = (keys, where)
     deps.replay(pages, values, unvalued, fps)
     return now
