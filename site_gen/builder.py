@@ -758,7 +758,13 @@ class Builder(CacheState):
         if self._others_wrote:  # each file is made now, not left as another process wrote it
             self._next_pending = (set(), set())
             return todo, since
-        later = {r.path for r in todo if r.view in self.defer and r.path in self.files}
+        # A file gone from the output (the folder deleted before serve started again
+        # on its cache) is made now: it must not be missing until the editor pauses.
+        later = {
+            r.path
+            for r in todo
+            if r.view in self.defer and r.path in self.files and (self._trusting or self._stamp(r.path))
+        }
         self._next_pending = (later, since if later else set())
         return [r for r in todo if r.path not in later], since
 

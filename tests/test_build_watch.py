@@ -7,6 +7,7 @@ sharing serve's rebuild loop; what it leaves must always equal a fresh build.
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from pathlib import Path
 from typing import Iterable
@@ -227,3 +228,24 @@ def test_stopping_first_makes_what_the_edits_put_off(
     clean = tmp_path / "clean"
     assert Builder(example_site, clean).build(AS_OF).ok
     assert tree(out) == tree(clean)
+
+
+def test_files_gone_from_the_output_are_made_at_once_not_put_off(example_site: Path, tmp_path: Path) -> None:
+    """The output folder deleted, then `build --watch` (or serve) started again on its
+    cache: its first build makes the feeds and JSON it would put off for the pause,
+    since they are not there at all."""
+    out = tmp_path / "out"
+    assert Builder(example_site, out).build(AS_OF).ok
+    shutil.rmtree(out)
+    builder = watch_builder(example_site.resolve(), out)
+    builder.search = False
+    report = builder.build(AS_OF)
+    assert report.ok and not builder.pending
+    assert (out / "feed.xml").is_file() and (out / "data/briefing.json").is_file()
+    clean = tmp_path / "clean"
+    reference = Builder(example_site, clean, search=False)
+    assert reference.build(AS_OF).ok
+    assert tree(out) == tree(clean)
+    # Files still there are put off as before.
+    edit(example_site / STORY, OLD_TITLE, NEW_TITLE)
+    assert builder.build(AS_OF, hint={STORY}).ok and builder.pending
