@@ -248,6 +248,8 @@ class CacheState:
         """The changes to the page inputs since they were last written whole; or, when
         they are too many or not known, the inputs whole and no changes."""
         changes = changes_since(self.deps, self.fragments, self._inputs_written)
+        if changes is not None and not self._inputs_file_is(self._inputs_written):
+            changes = None  # another process wrote it whole since: changes would not fit it
         if changes is None:
             header = {"version": CACHE_VERSION, "token": self._token}
             whole = self._inputs_file()
@@ -261,6 +263,15 @@ class CacheState:
             inputs_token = self._inputs_written.token
         header = {"version": CACHE_VERSION, "token": self._token, "inputs": inputs_token}
         self._write_state(self._changes_file(), header, lambda handle: write_changes(handle, changes))
+
+    def _inputs_file_is(self, written: WrittenInputs | None) -> bool:
+        """Whether the inputs file is still the one `written` describes (its header's token)."""
+        try:
+            with open(self._inputs_file(), "rb") as handle:
+                header = unpickle(handle)
+        except Exception:  # missing or damaged
+            return False
+        return written is not None and header.get("token") == written.token
 
     def _write_state(
         self, target: Path, state: dict[str, Any], more: Callable[[IO[bytes]], None] | None = None

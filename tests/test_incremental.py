@@ -387,6 +387,32 @@ def test_a_builder_that_builds_again_saves_changes_after_its_first_save(
     assert tree(out) == fresh(site, tmp_path / "ref")
 
 
+def test_a_kept_builder_writes_the_inputs_whole_after_another_process_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changes are written only against the inputs file they apply to: when another
+    build (a `build` beside `build --watch`) wrote it whole in between, the kept
+    builder writes it whole too, so the next build does not remake every page."""
+    from site_gen import inputsfile
+
+    monkeypatch.setattr(inputsfile, "CHANGES_SHARE", 1)  # see above
+    site = fixture_site(tmp_path / "site")
+    out = tmp_path / "out"
+    kept = Builder(site, out)
+    assert kept.build(AS_OF).ok
+    story = site / "content/stories/may-day.yaml"
+    story.write_text(story.read_text().replace("title: ", "title: One ", 1))
+    monkeypatch.setattr(inputsfile, "CHANGES_SHARE", 10_000)  # the other process writes it whole
+    assert _one_shot(site, out).ok
+    monkeypatch.setattr(inputsfile, "CHANGES_SHARE", 1)
+    story.write_text(story.read_text().replace("title: ", "title: Two ", 1))
+    assert kept.build(AS_OF).ok
+    story.write_text(story.read_text().replace("title: ", "title: Three ", 1))
+    report = _one_shot(site, out)
+    assert report.ok and 0 < report.rendered < report.pages
+    assert tree(out) == fresh(site, tmp_path / "ref")
+
+
 def test_rendered_markdown_is_saved_with_its_records_and_read_back_as_their_strings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
