@@ -161,15 +161,18 @@ class CacheState:
             self.loader.known, self.deps, self.fragments, self.base = {}, DepState(), {}, ""
             self._shards, self._stale_shards = {}, None
 
-    def _read_part(self, path: Path, handle: IO[bytes] | None = None) -> dict[str, Any]:
-        """A part of the cache the manifest names (by its token); ValueError if another.
-        (From `handle` when given: a file whose first pickle is the header.)"""
+    def _read_part(
+        self, path: Path, handle: IO[bytes] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """A part of the cache the manifest names (by its token; or named by `token`, as
+        the inputs file by its changes); ValueError if another. (From `handle` when
+        given: a file whose first pickle is the header.)"""
         if handle is None:
             with open(path, "rb") as handle:
-                return self._read_part(path, handle)
+                return self._read_part(path, handle, token)
         state = unpickle(handle)
-        if state.get("version") != CACHE_VERSION or state.get("token") != self._token:
-            raise ValueError(f"{path.name} is not the manifest's")
+        if state.get("version") != CACHE_VERSION or state.get("token") != (token or self._token):
+            raise ValueError(f"{path.name} is not the one its cache names")
         return state
 
     def _load_inputs(self) -> None:
@@ -183,9 +186,7 @@ class CacheState:
             with open(self._changes_file(), "rb") as changes:
                 token = self._read_part(self._changes_file(), changes)["inputs"]
                 with open(self._inputs_file(), "rb") as handle:
-                    header = unpickle(handle)
-                    if header.get("version") != CACHE_VERSION or header.get("token") != token:
-                        raise ValueError("the inputs file is not the one its changes apply to")
+                    self._read_part(self._inputs_file(), handle, token)
                     deps, fragments = read_inputs(handle)
                 written = WrittenInputs.of(token, fragments)
                 self.fragments = apply_changes(changes, deps, fragments)
@@ -266,12 +267,13 @@ class CacheState:
 
     def _inputs_file_is(self, written: WrittenInputs | None) -> bool:
         """Whether the inputs file is still the one `written` describes (its header's token)."""
-        try:
-            with open(self._inputs_file(), "rb") as handle:
-                header = unpickle(handle)
-        except Exception:  # missing or damaged
+        if written is None:
             return False
-        return written is not None and header.get("token") == written.token
+        try:
+            self._read_part(self._inputs_file(), token=written.token)
+        except Exception:  # another's, missing or damaged
+            return False
+        return True
 
     def _write_state(
         self, target: Path, state: dict[str, Any], more: Callable[[IO[bytes]], None] | None = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import weakref
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Collection, Iterable, Iterator
@@ -654,9 +653,6 @@ class DepState:
         self.groups: dict[Group, set[Key] | tuple[Key, ...]] = {}  # the inputs with a value, by group_of
         self.fps: dict[tuple[str, str], str] = {}
         self.touched: set[tuple[str, str]] = set()  # the records whose content `changed` saw change
-        # The inputs `changed` compared with (weakly: they hold the site that a serving
-        # builder's next load replaces).
-        self._touched_by: weakref.ref[Inputs] | None = None
         self._fresh: dict[Key, Any] = {}
         # Per input, its pages (see `users`); None until first asked for (see index_users),
         # and after a read from the cache: a build that makes a few pages from unchanged
@@ -761,7 +757,7 @@ class DepState:
         else:
             old, new = self.fps, inputs.fps
             touched = {record for record in inputs.moved if old.get(record) != new.get(record)}
-        self.touched, self._touched_by = touched, weakref.ref(inputs)
+        self.touched = touched
         years = ("years", "quotes")
         quote_years_moved = self.values.get(years, _UNKNOWN) != inputs.value(years)
         maybe = _Reach(touched, inputs.site, quote_years_moved)
@@ -906,8 +902,6 @@ class DepState:
             journal.pages.update(remade)
             if inputs.moved is not None:
                 journal.records.update(inputs.moved)
-            elif self._touched_by is not None and self._touched_by() is inputs:  # as `changed` found
-                journal.records.update(self.touched)
             else:
                 journal.records.update(record for record, _ in self.fps.items() ^ inputs.fps.items())
         if inputs.moved is None or everything:

@@ -88,10 +88,11 @@ class SharedViews(ViewBuilder):
     def afresh(self) -> None:
         """Forget every view kept, also those the base class keeps for itself: a view
         made again must meet none of its parts already made, or it would not note
-        their inputs."""
+        their inputs. The JSON-LD nodes kept for views go with them (they hold them)."""
         self._kept.clear()
         self._quotes.clear()
         self._questions.clear()
+        forget_kept_nodes()
 
     def _shared(self, name: str, record: Record, make: Callable[[Record], Any]) -> Any:
         key = (name, record.kind, record.id)
@@ -512,7 +513,6 @@ def _make_chunk(chunk: list[Route]) -> list[Made]:
     gc.collect(0)
     if _ACTIVE.views.kept_count > _ACTIVE.views_kept:
         _ACTIVE.views.afresh()
-        forget_kept_nodes()
     after = resident_memory()
     if before is not None and after is not None and after - before > GROWTH_TO_GIVE_BACK:
         give_back_free_memory()  # a big page's text, written and freed (briefing.json)

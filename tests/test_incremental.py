@@ -260,6 +260,20 @@ def _inputs_files(site: Path) -> tuple[Path, Path]:
     return whole, changes
 
 
+def _retitle(story: Path, old: str, new: str) -> None:
+    """Edit the story's title: its `old` start becomes `new` ("" for none)."""
+    story.write_text(story.read_text().replace(f"title: {old}", f"title: {new}", 1))
+
+
+def _a_later_edit_reads_them_back(site: Path, out: Path, reference: Path) -> None:
+    """A new builder's edit finds the page inputs saved: it remakes only the pages the
+    edit reaches, and the output is a fresh build's."""
+    _retitle(site / "content/stories/may-day.yaml", "", "Later ")
+    report = _one_shot(site, out)
+    assert report.ok and 0 < report.rendered < report.pages
+    assert tree(out) == fresh(site, reference)
+
+
 def _one_shot(site: Path, out: Path) -> BuildReport:
     """A build as the build command makes it, in a builder of its own."""
     builder = Builder(site, out)
@@ -286,12 +300,12 @@ def test_a_few_edits_save_only_their_changes_to_the_page_inputs(
     story = site / "content/stories/may-day.yaml"
     added = site / "content/stories/added.yaml"
     steps = [
-        lambda: story.write_text(story.read_text().replace("title: ", "title: Edited ", 1)),
+        lambda: _retitle(story, "", "Edited "),
         lambda: added.write_text(
             "title: Added\ndate: 2025-06-01\ntopics: [alpha]\nsummary: New.\n"
             "source:\n  name: Wire\n  url: https://example.org/a\n"
         ),
-        lambda: story.write_text(story.read_text().replace("title: Edited ", "title: ", 1)),
+        lambda: _retitle(story, "Edited ", ""),
         lambda: added.unlink(),
     ]
     for step in steps:
@@ -316,7 +330,7 @@ def test_too_many_changes_write_the_page_inputs_whole_again(
     first = _inputs_files(site)[0].stat().st_mtime_ns
     monkeypatch.setattr(inputsfile, "CHANGES_SHARE", 10_000)  # any change is too many
     story = site / "content/stories/may-day.yaml"
-    story.write_text(story.read_text().replace("title: ", "title: Edited ", 1))
+    _retitle(story, "", "Edited ")
     assert _one_shot(site, out).ok
     whole, changes = _inputs_files(site)
     assert whole.stat().st_mtime_ns != first
@@ -326,7 +340,7 @@ def test_too_many_changes_write_the_page_inputs_whole_again(
     builder._load_inputs()
     assert builder.deps.journal == Journal() and builder._inputs_written is not None
     monkeypatch.setattr(inputsfile, "CHANGES_SHARE", 8)
-    story.write_text(story.read_text().replace("title: Edited ", "title: ", 1))
+    _retitle(story, "Edited ", "")
     assert _one_shot(site, out).ok
     assert tree(out) == fresh(site, tmp_path / "ref")
 
@@ -344,7 +358,7 @@ def test_changes_that_do_not_fit_the_inputs_file_remake_every_page(
     cold = _one_shot(site, out)
     assert cold.ok
     story = site / "content/stories/may-day.yaml"
-    story.write_text(story.read_text().replace("title: ", "title: Edited ", 1))
+    _retitle(story, "", "Edited ")
     assert _one_shot(site, out).ok
     whole, changes = _inputs_files(site)
     if damage == "cut":
@@ -353,10 +367,10 @@ def test_changes_that_do_not_fit_the_inputs_file_remake_every_page(
         changes.unlink()
     else:  # the changes of an earlier inputs file: a save interrupted between the two
         earlier = whole.read_bytes()
-        story.write_text(story.read_text().replace("title: Edited ", "title: Again ", 1))
+        _retitle(story, "Edited ", "Again ")
         assert _one_shot(site, out).ok
         whole.write_bytes(earlier)
-    story.write_text(story.read_text().replace("title: ", "title: Last ", 1))
+    _retitle(story, "", "Last ")
     report = _one_shot(site, out)
     assert report.ok and report.rendered == cold.rendered  # nothing to know the pages' inputs by
     assert tree(out) == fresh(site, tmp_path / "ref")
@@ -378,13 +392,10 @@ def test_a_builder_that_builds_again_saves_changes_after_its_first_save(
     first = whole.stat().st_mtime_ns
     story = site / "content/stories/may-day.yaml"
     for title in ("One ", "Two "):
-        story.write_text(story.read_text().replace("title: ", f"title: {title}", 1))
+        _retitle(story, "", title)
         assert builder.build(AS_OF).ok
         assert _inputs_files(site)[0].stat().st_mtime_ns == first
-    story.write_text(story.read_text().replace("title: ", "title: Three ", 1))
-    report = _one_shot(site, out)
-    assert report.ok and 0 < report.rendered < report.pages
-    assert tree(out) == fresh(site, tmp_path / "ref")
+    _a_later_edit_reads_them_back(site, out, tmp_path / "ref")
 
 
 def test_a_kept_builder_writes_the_inputs_whole_after_another_process_did(
@@ -401,16 +412,13 @@ def test_a_kept_builder_writes_the_inputs_whole_after_another_process_did(
     kept = Builder(site, out)
     assert kept.build(AS_OF).ok
     story = site / "content/stories/may-day.yaml"
-    story.write_text(story.read_text().replace("title: ", "title: One ", 1))
+    _retitle(story, "", "One ")
     monkeypatch.setattr(inputsfile, "CHANGES_SHARE", 10_000)  # the other process writes it whole
     assert _one_shot(site, out).ok
     monkeypatch.setattr(inputsfile, "CHANGES_SHARE", 1)
-    story.write_text(story.read_text().replace("title: ", "title: Two ", 1))
+    _retitle(story, "", "Two ")
     assert kept.build(AS_OF).ok
-    story.write_text(story.read_text().replace("title: ", "title: Three ", 1))
-    report = _one_shot(site, out)
-    assert report.ok and 0 < report.rendered < report.pages
-    assert tree(out) == fresh(site, tmp_path / "ref")
+    _a_later_edit_reads_them_back(site, out, tmp_path / "ref")
 
 
 def test_rendered_markdown_is_saved_with_its_records_and_read_back_as_their_strings(
