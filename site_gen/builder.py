@@ -487,6 +487,7 @@ class Builder(CacheState):
             stage=self._stage,
             known=self.files.__contains__,
             fragment_file=self._fragment_file(),
+            canon=self._keys,
         )
         made = {m.path: m for m in producer.make_all(todo, self._accept)}
         self._workers_lost = producer.workers_lost
@@ -664,7 +665,7 @@ class Builder(CacheState):
 
     def _accept(self, made: Any) -> None:
         """A made route's bytes were staged where it was made (see _stage); note where."""
-        made.deps = self._canonical_inputs(made.path, made.deps)
+        made.deps = self._canonical_inputs(made.path, made.deps, made.canonical)
         if not made.rendered or made.problem is not None:
             return
         self._rendered += 1
@@ -682,11 +683,11 @@ class Builder(CacheState):
         memo.canon = self._keys
         return memo
 
-    def _canonical_inputs(self, path: str, deps: Collection[Key]) -> PageInputs:
+    def _canonical_inputs(self, path: str, deps: Collection[Key], canonical: bool = False) -> PageInputs:
         # Pages share most inputs (a topic's address, a year...): one tuple per input, not per page.
         canon = self._keys
         if path not in self.deps.deps:  # each of a cold build's: a tuple, a quarter of a set
-            return tuple(map(canon.setdefault, deps, deps))
+            return deps if canonical else tuple(map(canon.setdefault, deps, deps))  # type: ignore[return-value]
         same = self.deps.same_inputs(path, deps, thaw=self.keep_views)
         if same is not None:  # mostly, after an edit: the same inputs
             return same

@@ -13,8 +13,10 @@ from __future__ import annotations
 import bisect
 import gc
 import multiprocessing
+import os
 import pickle
 import re
+from array import array
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -229,7 +231,7 @@ class Made:
     path: str
     fingerprint: str
     data: bytes | Pieces | None
-    deps: frozenset[Key] | tuple[Key, ...]  # a tuple from a worker (see _make_chunk)
+    deps: frozenset[Key] | tuple[Key, ...]  # a tuple from a batch (see _make_chunk)
     problem: Problem | None = None
     fragments: Fragments | None = None
     digest: str = ""
@@ -239,6 +241,9 @@ class Made:
     staged: str | None = None
     current: bool = False
     rendered: bool = False
+    # `deps` are the build's own key objects (see Producer._take_numbered): the build
+    # need not look each up in its table of keys.
+    canonical: bool = False
 
 
 class Producer:
@@ -260,6 +265,7 @@ class Producer:
         stage: Callable[[str, bytes | Pieces, str], tuple[str | None, bool]] | None = None,
         known: Callable[[str], bool] = lambda path: True,
         fragment_file: Path | None = None,
+        canon: dict[Key, Key] | None = None,
     ) -> None:
         self.root, self.routes, self.renderer, self.env, self.base = root, routes, renderer, env, base
         self.unchanged = unchanged
@@ -273,6 +279,10 @@ class Producer:
         self.changed = changed or set()
         self.made_fragments: Fragments | None = None
         self.workers_lost = False  # a page worker died; its batches were made here
+        # The build's one object per input (see Builder._canonical_inputs), and per page
+        # worker the inputs it numbered, by number (see _make_numbered_chunk).
+        self.canon: dict[Key, Key] = {} if canon is None else canon
+        self._numbered: dict[int, list[Key]] = {}
         self.views_kept = WORKER_VIEWS_KEPT  # a batch's process keeps this many views, at most
         self.tracker = Tracker()
         self.site = TrackedSite(site, self.tracker)
@@ -453,9 +463,10 @@ class Producer:
             done = 0
             try:
                 context = multiprocessing.get_context("fork")
+                self._numbered = {}
                 with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                    for part in pool.map(_make_chunk, chunks):
-                        self._take_parts([part], made, accept)
+                    for numbered in pool.map(_make_numbered_chunk, chunks):
+                        self._take_parts([self._take_numbered(numbered)], made, accept)
                         done += 1
             except BrokenProcessPool:
                 # A worker was killed (out of memory, most often): the batches not yet
@@ -470,6 +481,18 @@ class Producer:
             if workers < 2 or self.workers_lost:  # batches made here: their views end now
                 forget_kept_nodes()  # (a serving builder's, for the views it keeps, are left)
                 give_back_free_memory()  # what the batches made here and let go
+
+    def _take_numbered(self, numbered: tuple[int, list[Key], list[Made]]) -> list[Made]:
+        """A worker's batch with each page's inputs made the build's own key objects
+        again, from their numbers."""
+        worker, new_keys, made = numbered
+        table = self._numbered.setdefault(worker, [])
+        canon = self.canon
+        table.extend(map(canon.setdefault, new_keys, new_keys))
+        for one in made:
+            one.deps = tuple(map(table.__getitem__, one.deps))
+            one.canonical = True
+        return made
 
     @staticmethod
     def _take_parts(parts: Iterable[list[Made]], made: list[Made], accept: Callable[[Made], None]) -> None:
@@ -517,6 +540,38 @@ def _make_chunk(chunk: list[Route]) -> list[Made]:
     if before is not None and after is not None and after - before > GROWTH_TO_GIVE_BACK:
         give_back_free_memory()  # a big page's text, written and freed (briefing.json)
     return made
+
+
+# A page worker's numbers for the inputs it sent the build's process: (its pid, the
+# numbers). Forked from that process, a worker starts with none of its own.
+_NUMBERS: tuple[int, dict[Key, int]] = (0, {})
+
+
+def _make_numbered_chunk(chunk: list[Route]) -> tuple[int, list[Key], list[Made]]:
+    """`_make_chunk` in a page worker: each page's inputs as numbers (an array), with
+    the inputs this worker numbers for the first time (this process's id, those
+    inputs in number order, the pages). Sent as key tuples, the inputs of 100,000
+    stories' pages (10 million references) kept the build's process busy
+    unpickling them and looking each up in its table of keys, a third of its
+    time while the workers made the pages; an array of numbers is one string
+    of bytes to unpickle, and a number one list index to look up."""
+    global _NUMBERS
+    pid = os.getpid()
+    if _NUMBERS[0] != pid:
+        _NUMBERS = (pid, {})
+    numbers = _NUMBERS[1]
+    new_keys: list[Key] = []
+    made = _make_chunk(chunk)
+    for one in made:
+        numbered = array("I")
+        for key in one.deps:
+            number = numbers.get(key)
+            if number is None:
+                number = numbers[key] = len(numbers)
+                new_keys.append(key)
+            numbered.append(number)
+        one.deps = numbered  # type: ignore[assignment]
+    return pid, new_keys, made
 
 
 # A record's place in the skeleton: a string holding NULs, which no record can

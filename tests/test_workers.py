@@ -271,3 +271,37 @@ def test_a_page_worker_killed_mid_build_leaves_its_pages_to_the_build_not_a_hang
     alone = Builder(site, tmp_path / "alone", cache=False).build(BEFORE_DEADLINE)
     assert alone.ok and not alone.workers_lost
     assert tree(tmp_path / "killed") == tree(tmp_path / "alone")
+
+
+def test_page_workers_send_inputs_as_numbers_and_the_build_gets_its_own_keys_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers number the inputs they send (each worker its own numbers, a key sent
+    once): the build's process gets, for each page, the same inputs as one process
+    notes, each the one key object the whole build shares."""
+    site = fixture_site(tmp_path / "site")
+    monkeypatch.setattr(produce, "PARALLEL_ROUTES", 1)
+    monkeypatch.setattr(produce, "CHUNK", 2)  # many batches: keys numbered by one batch, used by later ones
+    monkeypatch.setenv("SITE_GEN_JOBS", "2")
+    numbered: list[tuple[int, int]] = []
+    take = produce.Producer._take_numbered
+
+    def noting(self: produce.Producer, batch: tuple[int, list, list]) -> list:
+        numbered.append((batch[0], len(batch[1])))
+        return take(self, batch)
+
+    monkeypatch.setattr(produce.Producer, "_take_numbered", noting)
+    two = Builder(site, tmp_path / "two", cache=False)
+    assert two.build(BEFORE_DEADLINE).ok
+    assert {pid for pid, _ in numbered} - {os.getpid()}, "the batches came from workers"
+    assert any(count == 0 for _, count in numbered[2:]), "a later batch used only keys sent before"
+    keys = {id(key) for key in two._keys.values()}
+    assert two.deps.deps and keys
+    assert all(id(key) in keys for inputs in two.deps.deps.values() for key in inputs)
+    monkeypatch.setenv("SITE_GEN_JOBS", "1")
+    one = Builder(site, tmp_path / "one", cache=False)
+    assert one.build(BEFORE_DEADLINE).ok
+    assert {path: set(keys) for path, keys in two.deps.deps.items()} == {
+        path: set(keys) for path, keys in one.deps.deps.items()
+    }
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
