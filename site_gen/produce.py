@@ -563,14 +563,16 @@ def _make_numbered_chunk(chunk: list[Route]) -> tuple[int, list[Key], list[Made]
     new_keys: list[Key] = []
     made = _make_chunk(chunk)
     for one in made:
-        numbered = array("I")
-        for key in one.deps:
-            number = numbers.get(key)
-            if number is None:
-                number = numbers[key] = len(numbers)
-                new_keys.append(key)
-            numbered.append(number)
-        one.deps = numbered  # type: ignore[assignment]
+        keys = tuple(one.deps)
+        found = list(map(numbers.get, keys))  # most were sent before: looked up in one go
+        if None in found:
+            for place, number in enumerate(found):
+                if number is None:
+                    key = keys[place]
+                    number = numbers[key] = len(numbers)
+                    new_keys.append(key)
+                    found[place] = number
+        one.deps = array("I", found)  # type: ignore[assignment]
     return pid, new_keys, made
 
 
