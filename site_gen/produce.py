@@ -464,7 +464,8 @@ class Producer:
             try:
                 context = multiprocessing.get_context("fork")
                 self._numbered = {}
-                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_numbering)
+                with pool:
                     for numbered in pool.map(_make_numbered_chunk, chunks):
                         self._take_parts([self._take_numbered(numbered)], made, accept)
                         done += 1
@@ -542,9 +543,14 @@ def _make_chunk(chunk: list[Route]) -> list[Made]:
     return made
 
 
-# A page worker's numbers for the inputs it sent the build's process: (its pid, the
-# numbers). Forked from that process, a worker starts with none of its own.
-_NUMBERS: tuple[int, dict[Key, int]] = (0, {})
+# A page worker's numbers for the inputs it sent the build's process (see _start_numbering).
+_NUMBERS: dict[Key, int] = {}
+
+
+def _start_numbering() -> None:
+    """A page worker's first step: no input sent yet (the build's process numbers none,
+    but a worker must not trust what it was forked with)."""
+    _NUMBERS.clear()
 
 
 def _make_numbered_chunk(chunk: list[Route]) -> tuple[int, list[Key], list[Made]]:
@@ -555,11 +561,7 @@ def _make_numbered_chunk(chunk: list[Route]) -> tuple[int, list[Key], list[Made]
     unpickling them and looking each up in its table of keys, a third of its
     time while the workers made the pages; an array of numbers is one string
     of bytes to unpickle, and a number one list index to look up."""
-    global _NUMBERS
-    pid = os.getpid()
-    if _NUMBERS[0] != pid:
-        _NUMBERS = (pid, {})
-    numbers = _NUMBERS[1]
+    numbers = _NUMBERS
     new_keys: list[Key] = []
     made = _make_chunk(chunk)
     for one in made:
@@ -573,7 +575,7 @@ def _make_numbered_chunk(chunk: list[Route]) -> tuple[int, list[Key], list[Made]
                     new_keys.append(key)
                     found[place] = number
         one.deps = array("I", found)  # type: ignore[assignment]
-    return pid, new_keys, made
+    return os.getpid(), new_keys, made
 
 
 # A record's place in the skeleton: a string holding NULs, which no record can
