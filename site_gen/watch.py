@@ -13,6 +13,7 @@ a link loop cannot make a scan endless.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -322,12 +323,34 @@ class Watcher:
         while True:
             remaining = self._remaining_quiet(current, since)
             if remaining <= 0:
-                return current
+                # The close heard may come after the look: a look taken between an
+                # editor's truncating open and its write, then the close read. Settled
+                # once a look taken after the events agrees (else a build reads the
+                # file whole, and the next look sees it "changed" again: a second build).
+                again = self._look(functools.partial(self._restat, current))
+                if again is current:
+                    return current
+                current, since = again, time.monotonic()
+                continue
             if self._pause(remaining, stop):
                 return None
             later = self._look(look)
             if later[0] != current[0]:
                 current, since = later, time.monotonic()
+
+    def _restat(self, current: Look) -> Look:
+        """`current` with its changed files looked at again (itself if none moved)."""
+        files, among = current
+        stamps = {path: _stamp(self.root / path) for path in self._changed(current)}
+        if all(files.get(path) == stamp for path, stamp in stamps.items()):
+            return current
+        now = dict(files)
+        for path, stamp in stamps.items():
+            if stamp is None:
+                now.pop(path, None)
+            else:
+                now[path] = stamp
+        return now, among
 
     def _changed(self, current: Look) -> set[str]:
         files, among = current
@@ -339,9 +362,13 @@ class Watcher:
             return 0.0  # every changed file was closed, moved into place or deleted
         # A file's mtime says when it was last written: one written long
         # enough ago is settled already, and waiting more only adds latency.
-        files = current[0]
+        # Unless it has not moved past the time the last build saw: a file caught
+        # between an editor's truncating open and its write may still show the
+        # time of the save before (or an older file was copied in with its time).
+        files, seen = current[0], self.seen
         written = [files[path][0] for path in changed if path in files]
-        if not written:  # only deletions, which leave no time behind
+        moved = all(files[path][0] > seen[path][0] for path in changed if path in files and path in seen)
+        if not written or not moved:  # deletions leave no time behind
             return self.quiet - (time.monotonic() - since)
         age = (time.time_ns() - max(written)) / 1e9
         return min(self.quiet, self.quiet - age)

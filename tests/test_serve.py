@@ -619,6 +619,25 @@ def test_watcher_waits_for_quiet(tmp_path: Path) -> None:
     assert settled == snapshot(tmp_path)  # only after the last of the burst
 
 
+def test_a_change_whose_time_has_not_moved_waits_for_quiet(tmp_path: Path) -> None:
+    """A file caught between an editor's truncating open and its write can still show
+    the time of the save before: its time says nothing of when it changed, so the
+    watcher waits for quiet rather than settle on the empty file."""
+    config = tmp_path / "site.yaml"
+    config.write_text("title: t\n")
+    an_hour_ago = time.time_ns() - 3600 * 10**9  # saved long ago: its time alone would settle it
+    os.utime(config, ns=(an_hour_ago, an_hour_ago))
+    watcher = Watcher(tmp_path, poll=0.01, quiet=0.3, events=False)  # polling alone
+    seen = watcher.seen["site.yaml"][0]
+    config.write_text("")  # the truncating open, its time then put back as a slow clock leaves it
+    os.utime(config, ns=(seen, seen))
+    threading.Timer(0.1, lambda: config.write_text("title: the whole save\n")).start()
+    settled, changes = watcher.wait(threading.Event())
+    assert changes == {"site.yaml": "changed"}
+    assert settled["site.yaml"] == snapshot(tmp_path)["site.yaml"]
+    assert settled["site.yaml"][1] == len("title: the whole save\n")
+
+
 # -- incremental rebuilds equal fresh builds -----------------------------------
 
 

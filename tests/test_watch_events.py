@@ -277,3 +277,29 @@ def test_idle_work_with_more_ready_runs_its_pieces_back_to_back(
     busy = watch.BUSY_PAUSE_SECONDS
     assert pauses[1:5] == [busy, busy, watcher.poll, busy]
     assert set(pauses[5:]) == {watcher.poll}
+
+
+def test_a_look_taken_before_the_last_write_is_not_settled_by_the_close_after_it(
+    site: Path, watcher: Watcher
+) -> None:
+    """An editor's save opens the file truncating it, writes and closes. A look that
+    lands between the open and the write, with the close read after it, must not
+    settle the empty file: the build would read the file whole, and the watcher,
+    seeing it "changed" again, would build a second time for nothing."""
+    story = site / "content/stories/a.yaml"
+    watcher.hot = ["content/stories/a.yaml"]
+    os.truncate(story, 0)  # the editor's open, truncating: a write, not yet closed
+    looks_between = watcher._with_news
+
+    def look_then_the_write_lands() -> tuple[dict, frozenset[str] | None]:
+        found = looks_between()
+        if found[0]["content/stories/a.yaml"][1] == 0:  # the truncated file
+            with open(story, "a") as handle:
+                handle.write("title: the whole save\n")
+        return found
+
+    watcher._with_news = look_then_the_write_lands  # type: ignore[method-assign]
+    _, changes, settled = timed_wait(watcher)
+    assert changes == {"content/stories/a.yaml": "changed"}
+    assert settled["content/stories/a.yaml"] == snapshot(site)["content/stories/a.yaml"]
+    assert settled["content/stories/a.yaml"][1] == len("title: the whole save\n")
