@@ -44,12 +44,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from memlimit import GroupUnavailable, MemoryGroup  # noqa: E402
 from run import (  # noqa: E402
     Run,
-    check_built,
     corpus_path,
     edit_story,
+    figures,
+    limited_build,
     pick_stories,
     read_through,
     ready_corpus,
@@ -120,17 +120,18 @@ def main(argv: list[str] | None = None) -> int:
             outs.append(work / f"linear-out-{label}-{time.time_ns()}")
             run = cold_build(corpus, outs[-1])
             runs.append(run)
-            print(f"{label:<8} {corpus.name:<22} {_figures(run)}", flush=True)
+            print(f"{label:<8} {corpus.name:<22} {figures(run)}", flush=True)
             if label == "big":
                 edit_story(pick_stories(big, 1)[0], 1)
                 edited = site_gen_build(big, outs[-1])
-                print(f"{'big-edit':<8} {'one story, cache kept':<22} {_figures(edited)}", flush=True)
+                print(f"{'big-edit':<8} {'one story, cache kept':<22} {figures(edited)}", flush=True)
         if args.limit:
             outs.append(work / f"linear-out-limited-{time.time_ns()}")
-            limited = limited_build(big, outs[-1], args.limit, cold=True)
+            limited = _built(limited_build(big, outs[-1], args.limit, cold=True, name="big-limit"))
             if limited:  # and an edit after it, with the cache, as a 2 GB machine builds the next day
                 edit_story(pick_stories(big, 1)[0], 2)
-                limited_edit = limited_build(big, outs[-1], args.limit, cold=False)
+                edit = limited_build(big, outs[-1], args.limit, cold=False, name="big-limit-edit")
+                limited_edit = _built(edit)
     finally:
         remove_outputs(outs)
     first, middle, last = runs
@@ -162,42 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def limited_build(corpus: Path, out: Path, limit: int, cold: bool) -> bool | None:
-    """The big corpus built inside a new memory group of `limit` bytes, `cold` (no cache,
-    `out` new) or with the cache and output a limited cold build left: whether it built
-    (None: no group could be made here), printed."""
-    name = "big-limit" if cold else "big-limit-edit"
-    label = f"{name:<8} {f'in {limit:,} bytes':<22}"
-    try:
-        group = MemoryGroup(limit)
-    except GroupUnavailable as exc:
-        print(f"{label} not measured: {exc}", flush=True)
-        return None
-    try:
-        if cold:
-            shutil.rmtree(corpus / ".site-gen-cache", ignore_errors=True)
-        run = site_gen_build(corpus, out, wrap=group.wrap, check=False)
-        peak = group.peak_mib()
-        charged = "" if peak is None else f"  group charged {peak:6.0f} MiB at most"
-        if group.oom_kills():
-            killed = f"killed by the out-of-memory killer after {run.seconds:.2f} s"
-            print(f"{label} {killed}{charged}", flush=True)
-            return False
-        check_built(run)
-        print(f"{label} {_figures(run)}{charged}", flush=True)
-        return True
-    finally:
-        group.close()
+def _built(limited: tuple[Run, bool] | None) -> bool | None:
+    return None if limited is None else limited[1]
 
 
 def _needs(run: Run) -> float:
     """The build's memory: all its processes together, or one's peak where not known."""
     return run.tree_mb if run.tree_mb is not None else run.rss_mb
-
-
-def _figures(run: Run) -> str:
-    together = "" if run.tree_mb is None else f"  all processes {run.tree_mb:6.0f} MiB"
-    return f"{run.seconds:8.2f} s  processor {run.cpu:8.1f} s  peak RSS {run.rss_mb:6.0f} MiB{together}"
 
 
 if __name__ == "__main__":

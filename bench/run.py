@@ -17,6 +17,11 @@ site-gen says. The steps:
   one-template edit     the corpus overrides story.html with a changed copy
   (all of these without the search index: SITE_GEN_SEARCH=0; --search adds a cold
   build and a one-story edit that make the Pagefind index too)
+  --limit BYTES         a cold build into a new folder, then a one-story edit, each
+                        inside a new memory group of BYTES (root, cgroups; see
+                        memlimit), which charges the kernel's memory for the files
+                        too: whether the build fits a machine or container that
+                        size, where it forks fewer page workers (or none)
   hugo (--peers)        the corpus converted by bench/hugo_peer.py, built by
                         `hugo` (cold: no public/ or resources/), and the ratio
   build --watch         `site-gen build --watch` into the same output folder, as a
@@ -242,6 +247,42 @@ def check_built(run: Run) -> None:
         sys.exit(f"site-gen build failed ({run.code}):\n{run.stderr[-3000:]}")
 
 
+def figures(run: Run) -> str:
+    """A build's time, processor time and peak memory, in columns."""
+    together = "" if run.tree_mb is None else f"  all processes {run.tree_mb:6.0f} MiB"
+    return f"{run.seconds:8.2f} s  processor {run.cpu:8.1f} s  peak RSS {run.rss_mb:6.0f} MiB{together}"
+
+
+def limited_build(corpus: Path, out: Path, limit: int, cold: bool, name: str) -> tuple[Run, bool] | None:
+    """`corpus` built inside a new memory group of `limit` bytes (see memlimit), `cold`
+    (no cache, `out` new) or with the cache and output a limited cold build left, its
+    line printed under `name`: the build and whether it built (not ended by the
+    out-of-memory killer); None where no group can be made here."""
+    from memlimit import GroupUnavailable, MemoryGroup
+
+    label = f"{name:<8} {f'in {limit:,} bytes':<22}"
+    try:
+        group = MemoryGroup(limit)
+    except GroupUnavailable as exc:
+        print(f"{label} not measured: {exc}", flush=True)
+        return None
+    try:
+        if cold:
+            shutil.rmtree(corpus / ".site-gen-cache", ignore_errors=True)
+        run = site_gen_build(corpus, out, wrap=group.wrap, check=False)
+        peak = group.peak_mib()
+        charged = "" if peak is None else f"  group charged {peak:6.0f} MiB at most"
+        if group.oom_kills():
+            killed = f"killed by the out-of-memory killer after {run.seconds:.2f} s"
+            print(f"{label} {killed}{charged}", flush=True)
+            return run, False
+        check_built(run)
+        print(f"{label} {figures(run)}{charged}", flush=True)
+        return run, True
+    finally:
+        group.close()
+
+
 def edit_story(path: Path, serial: int) -> None:
     """Change one story's summary: its first line starts with a new "Edit N-T." mark."""
     text = path.read_text(encoding="utf-8")
@@ -328,6 +369,7 @@ class Bench:
         # Hugo's copy of the corpus: written anew in a folder of its own too (the last
         # run's copy, 16,000 files deleted right before Hugo's build, cost Hugo seconds).
         self.hugo_site = self.work / f"hugo-{self.n}-{run_id}"
+        self.limited_out = self.work / f"limited-out-{self.n}-{run_id}"
         self.seed = args.seed
         self.serve_edits = args.serve_edits
         self.results: dict[str, object] = {"stories": self.n, "seed": self.seed, "cores": os.cpu_count()}
@@ -347,8 +389,8 @@ class Bench:
 
     def tidy(self) -> None:
         """Remove the outputs of earlier runs (this run's are left to look at)."""
-        names = (f"out-{self.n}", f"hugo-out-{self.n}", f"hugo-{self.n}")
-        mine = (self.out, self.hugo_out, self.hugo_site)
+        names = (f"out-{self.n}", f"hugo-out-{self.n}", f"hugo-{self.n}", f"limited-out-{self.n}")
+        mine = (self.out, self.hugo_out, self.hugo_site, self.limited_out)
         earlier = [
             path
             for path in self.work.iterdir()
@@ -400,6 +442,27 @@ class Bench:
             self.results["peak_tree_mb"] = max(trees)
             summed = f"{max(trees):.0f} MB (Pss summed over the build's processes)"
             self.say("peak, all processes together", summed)
+
+    def limited(self, limit: int) -> None:
+        """The cold build, then a one-story edit with its cache, each in a new memory
+        group of `limit` bytes, as a machine or container of that size builds: the build
+        chooses its page workers by the memory it has (see site_gen.workers), so it
+        may be slower there than on this machine."""
+        cold = limited_build(self.corpus, self.limited_out, limit, cold=True, name="cold build")
+        edit = None
+        if cold is not None and cold[1]:
+            edit_story(pick_stories(self.corpus, 1)[0], 3)
+            edit = limited_build(self.corpus, self.limited_out, limit, cold=False, name="one-story edit")
+        if cold is None:
+            return
+        steps = [("cold", cold), *([("edit", edit)] if edit is not None else [])]
+        for step, (run, built) in steps:
+            self.results.update(
+                {f"limit_{step}_s": run.seconds, f"limit_{step}_built": built, f"limit_{step}_mb": run.rss_mb}
+            )
+        self.results["limit_bytes"] = limit
+        verdict = "built" if all(built for _, (_, built) in steps) else "killed: did not fit"
+        self.say(f"in {limit:,} bytes", f"{verdict} ({', '.join(step for step, _ in steps)})")
 
     def watch_path(self, settle: float, edits: int) -> None:
         """`site-gen build --watch` as an editor runs it: from a story's save to the
@@ -598,6 +661,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--search", action="store_true", help="also measure builds that make the Pagefind search index"
     )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="BYTES",
+        help="also build cold, then one edit, each inside a new memory group of BYTES "
+        "(root, cgroups), as a machine of that size would (300000000 for the 300 MB target)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument(
         "--serve-edits", type=int, default=SERVE_EDITS, help=f"edits through the kept builder ({SERVE_EDITS})"
@@ -623,6 +693,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.watch_path(args.watch_settle, args.watch_edits)
     if args.search:
         bench.search()
+    if args.limit:
+        bench.limited(args.limit)
     # Last: it grows this process by a kept builder, and Linux counts a child's peak
     # memory from the fork, before its exec: every build measured after it would
     # report this process's size instead of its own.

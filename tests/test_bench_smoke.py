@@ -363,6 +363,35 @@ def test_bench_linear_limit_builds_the_big_corpus_in_a_memory_group(tmp_path: Pa
     assert not leftover, leftover  # each group removed after its build
 
 
+def test_bench_run_limit_builds_in_a_memory_group(tmp_path: Path) -> None:
+    """bench/run.py --limit: a cold build, then a one-story edit with its cache, each in
+    a new memory group; within an ample limit both build, within one smaller than
+    Python itself the cold build is killed and nothing is edited after it."""
+    args = ("--stories", "30", "--serve-edits", "1", "--watch-settle", "0", "--watch-edits", "1")
+    args += ("--work", str(tmp_path), "--json", str(tmp_path / "figures.json"))
+    ample = bench_script("run.py", *args, "--limit", "1000000000")
+    assert ample.returncode == 0, ample.stdout + ample.stderr
+    cold = re.search(r"^cold build in 1,000,000,000 bytes +(.*)$", ample.stdout, re.MULTILINE)
+    assert cold is not None, ample.stdout
+    if cold[1].startswith("not measured: "):
+        assert "limit_bytes" not in json.loads((tmp_path / "figures.json").read_text())
+        return
+    assert re.match(r"[0-9.]+ s +processor .* group charged +\d+ MiB at most$", cold[1]), cold[1]
+    edit = re.search(r"^one-story edit in 1,000,000,000 bytes +[0-9.]+ s ", ample.stdout, re.MULTILINE)
+    assert edit is not None, ample.stdout
+    assert re.search(r"^in 1,000,000,000 bytes +built \(cold, edit\)$", ample.stdout, re.MULTILINE)
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert figures["limit_cold_built"] and figures["limit_edit_built"] and figures["limit_cold_s"] > 0
+    tiny = bench_script("run.py", *args, "--limit", "12000000")
+    assert tiny.returncode == 0, tiny.stdout + tiny.stderr
+    killed = r"^cold build in 12,000,000 bytes +killed by the out-of-memory killer"
+    assert re.search(killed, tiny.stdout, re.MULTILINE), tiny.stdout
+    assert "one-story edit in 12,000,000 bytes" not in tiny.stdout
+    assert re.search(r"^in 12,000,000 bytes +killed: did not fit \(cold\)$", tiny.stdout, re.MULTILINE)
+    groups = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/memory"))
+    assert not [p for folder in groups for p in folder.glob("site-gen-bench-*")]
+
+
 def bench_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`python bench/SCRIPT ARGS...` as a user runs it, with this checkout importable."""
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
