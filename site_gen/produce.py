@@ -17,7 +17,7 @@ import os
 import pickle
 import re
 from array import array
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import chain
@@ -431,8 +431,9 @@ class Producer:
 
     def make_all(self, todo: list[Route], sink: Callable[[Made], None] | None = None) -> list[Made]:
         """Every route of `todo`: in order by this process; or, when there are many, in
-        batches (see _chunks), by forked workers (see workers.page_workers) or by this
-        process batch by batch as a worker would. Each page is the same bytes any way.
+        batches (see _chunks), by this process batch by batch as a worker would, and
+        by forked workers beside it when memory allows (see workers.page_workers and
+        _make_beside). Each page is the same bytes any way.
 
         `sink` sees each result as it arrives (the builder stages its bytes and
         drops them, so a big build never holds every page at once).
@@ -460,28 +461,80 @@ class Producer:
             if workers < 2:  # batches here, views and cycles let go as a worker lets them go
                 self._take_parts(map(_make_chunk, chunks), made, accept)
                 return made
-            done = 0
+            done: set[int] = set()
             try:
                 context = multiprocessing.get_context("fork")
                 self._numbered = {}
-                pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_numbering)
+                # This process makes pages too: one worker fewer, so one copy fewer of
+                # the build's memory (see workers.py), and its pages are neither
+                # pickled nor numbered.
+                pool = ProcessPoolExecutor(workers - 1, mp_context=context, initializer=_start_numbering)
                 with pool:
-                    for numbered in pool.map(_make_numbered_chunk, chunks):
-                        self._take_parts([self._take_numbered(numbered)], made, accept)
-                        done += 1
+                    self._make_beside(pool, chunks, made, accept, done)
             except BrokenProcessPool:
                 # A worker was killed (out of memory, most often): the batches not yet
                 # back are made here, where they cost no more memory than one batch.
                 self.workers_lost = True
                 self.views_kept = WORKER_VIEWS_KEPT  # the budget was the workers', made with room to spare
-                self._take_parts(map(_make_chunk, chunks[done:]), made, accept)
+                remaining = [chunk for place, chunk in enumerate(chunks) if place not in done]
+                self._take_parts(map(_make_chunk, remaining), made, accept)
             return made
         finally:
             gc.unfreeze()
             _ACTIVE = None
-            if workers < 2 or self.workers_lost:  # batches made here: their views end now
-                forget_kept_nodes()  # (a serving builder's, for the views it keeps, are left)
-                give_back_free_memory()  # what the batches made here and let go
+            forget_kept_nodes()  # the batches made here: their views end now
+            give_back_free_memory()  # what those batches made and let go
+
+    def _make_beside(
+        self,
+        pool: ProcessPoolExecutor,
+        chunks: list[list[Route]],
+        made: list[Made],
+        accept: Callable[[Made], None],
+        done: set[int],
+    ) -> None:
+        """Make `chunks` with the pool's workers and in this process, meeting in the
+        middle (see _Claims): the workers take batches from the first, this process
+        from the last and, between two, takes in what the workers sent back. So no
+        worker waits for this process, and this process makes record pages while the
+        workers begin with the pages that show many records. The places of the
+        batches made are added to `done` as they are taken in."""
+        claims = _Claims(len(chunks))
+        global _SHARED
+        _SHARED = (chunks, claims)  # the workers, forked at the first task, find them here
+        try:
+            tasks = [pool.submit(_make_claimed_chunk) for _ in chunks]
+            first = 0
+            while (place := claims.last()) is not None:
+                self._take_parts([_make_chunk(chunks[place])], made, accept)
+                done.add(place)
+                first = self._take_in(tasks, first, made, accept, done, block=False)
+            self._take_in(tasks, first, made, accept, done, block=True)
+        except BaseException:  # the pool's end must not wait for every task still given out
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            _SHARED = None
+
+    def _take_in(
+        self,
+        tasks: list[Future[tuple[int, tuple[int, list[Key], list[Made]]] | None]],
+        first: int,
+        made: list[Made],
+        accept: Callable[[Made], None],
+        done: set[int],
+        block: bool,
+    ) -> int:
+        """The workers' batches back from `tasks[first:]`, in order, as far as they are
+        done (all of them: `block`); the first task not yet taken in."""
+        while first < len(tasks) and (block or tasks[first].done()):
+            result = tasks[first].result()
+            first += 1
+            if result is not None:
+                place, numbered = result
+                self._take_parts([self._take_numbered(numbered)], made, accept)
+                done.add(place)
+        return first
 
     def _take_numbered(self, numbered: tuple[int, list[Key], list[Made]]) -> list[Made]:
         """A worker's batch with each page's inputs made the build's own key objects
@@ -513,6 +566,50 @@ class Producer:
 
 
 _ACTIVE: Producer | None = None
+
+
+class _Claims:
+    """Which batches are taken, shared by the build's process and its page workers:
+    the workers take the next from the first on, the build's process the next from
+    the last down, until they meet. (Handing each batch to the pool and taking back
+    those not started, by cancelling their futures, left cancelled work items that a
+    broken pool fails on, in Python 3.11.)"""
+
+    def __init__(self, count: int) -> None:
+        self._ends = multiprocessing.get_context("fork").Array("q", [0, count])  # next first, past last
+
+    def first(self) -> int | None:
+        """The next batch from the first on, taken; None once they have met."""
+        with self._ends.get_lock():
+            ends = self._ends.get_obj()
+            if ends[0] >= ends[1]:
+                return None
+            ends[0] += 1
+            return int(ends[0] - 1)
+
+    def last(self) -> int | None:
+        """The next batch from the last down, taken; None once they have met."""
+        with self._ends.get_lock():
+            ends = self._ends.get_obj()
+            if ends[0] >= ends[1]:
+                return None
+            ends[1] -= 1
+            return int(ends[1])
+
+
+# The batches of a build made with workers beside the build's process, and their claims.
+_SHARED: tuple[list[list[Route]], _Claims] | None = None
+
+
+def _make_claimed_chunk() -> tuple[int, tuple[int, list[Key], list[Made]]] | None:
+    """A page worker's task: the next batch from the first on, if any is left, and its
+    place."""
+    assert _SHARED is not None  # set in the parent before the fork
+    chunks, claims = _SHARED
+    place = claims.first()
+    if place is None:
+        return None
+    return place, _make_numbered_chunk(chunks[place])
 
 
 def _chunks(todo: list[Route]) -> list[list[Route]]:

@@ -1,13 +1,14 @@
 """How many worker processes a build uses.
 
 One per core (at most MAX_WORKERS), or `SITE_GEN_JOBS` in the environment.
-Page workers are forked from the build's process and, as they read the site,
-copy the memory pages they touch (CPython writes a reference count into every
-object it reads): by the end of a big build each holds a copy of most of that
-process. So a build starts no more page workers than the memory it may still
-use can hold such copies of, counting both what the machine has free and the
-limit of its control group (a container, a CI job); with room for one, it
-makes the pages itself.
+For pages, the build's own process is one of them: it forks one page worker
+fewer and makes pages beside them. Page workers are forked from the build's
+process and, as they read the site, copy the memory pages they touch (CPython
+writes a reference count into every object it reads): by the end of a big
+build each holds a copy of most of that process. So a build makes its pages
+in no more processes than the memory it may still use can hold such copies
+for, counting both what the machine has free and the limit of its control
+group (a container, a CI job); with room for one, it makes them alone.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def wanted() -> int:
 
 
 def page_workers() -> int:
-    """The page workers to fork now: those wanted, as far as memory allows."""
+    """The processes to make pages in now, the build's own among them (it forks one
+    fewer): those wanted, as far as memory allows."""
     return affordable(wanted(), available_memory(), resident_memory())
 
 
