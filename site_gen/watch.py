@@ -107,6 +107,18 @@ def _stamp(path: Path) -> Stamp | None:
     return (info.st_mtime_ns, info.st_size)
 
 
+def _restamped(root: Path, files: Snapshot, paths: Iterable[str]) -> Snapshot:
+    """A copy of `files` with `paths` as they are now (gone from it if deleted)."""
+    now = dict(files)
+    for path in paths:
+        stamp = _stamp(root / path)
+        if stamp is None:
+            now.pop(path, None)
+        else:
+            now[path] = stamp
+    return now
+
+
 def differences(before: Snapshot, after: Snapshot, among: Iterable[str] | None = None) -> dict[str, str]:
     """Each path that differs: "added", "deleted" or "changed" (`among`: the only
     paths that may differ, when that is known)."""
@@ -301,15 +313,8 @@ class Watcher:
     def _with_news(self) -> Look:
         """The last snapshot taken for a build, with the hot files and those the
         events named as they are now."""
-        current = dict(self.seen)
         among = frozenset((*self.hot, *self.heard.files))
-        for path in among:
-            stamp = _stamp(self.root / path)
-            if stamp is None:
-                current.pop(path, None)
-            else:
-                current[path] = stamp
-        return current, among
+        return _restamped(self.root, self.seen, among), among
 
     def accept(self, settled: Snapshot) -> None:
         """Record that a build started from `settled`."""
@@ -341,16 +346,8 @@ class Watcher:
     def _restat(self, current: Look) -> Look:
         """`current` with its changed files looked at again (itself if none moved)."""
         files, among = current
-        stamps = {path: _stamp(self.root / path) for path in self._changed(current)}
-        if all(files.get(path) == stamp for path, stamp in stamps.items()):
-            return current
-        now = dict(files)
-        for path, stamp in stamps.items():
-            if stamp is None:
-                now.pop(path, None)
-            else:
-                now[path] = stamp
-        return now, among
+        now = _restamped(self.root, files, self._changed(current))
+        return current if now == files else (now, among)
 
     def _changed(self, current: Look) -> set[str]:
         files, among = current
