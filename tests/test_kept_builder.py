@@ -891,3 +891,37 @@ def test_the_kept_view_of_a_list_page_no_longer_made_is_forgotten(tmp_path: Path
     assert "topics/delta/index.html" not in builder.views.pages
     assert "topics/alpha/index.html" in builder.views.pages  # the others are kept
     assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
+
+
+def provenance_warnings(report: object) -> list[str]:
+    return sorted(str(p) for p in report.warnings if "provenance" in p.message)  # type: ignore[attr-defined]
+
+
+def test_an_edit_checks_only_the_changed_quotes_for_provenance_yet_warns_as_a_fresh_build(
+    tmp_path: Path,
+) -> None:
+    """A hinted build looks only at the changed quotes for a story or source; the
+    warnings are those a fresh build gives, as quotes lose, gain or take provenance."""
+    site = fixture_site(tmp_path / "site")
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+
+    def edit(rel: str, text: str | None) -> list[str]:
+        write_files(site, {rel: text})
+        report = builder.build(AS_OF, hint={rel})
+        assert report.ok, [str(p) for p in report.errors]
+        expected = Builder(site, tmp_path / "fresh", cache=False).build(AS_OF)
+        shutil.rmtree(tmp_path / "fresh")
+        assert provenance_warnings(report) == provenance_warnings(expected)
+        return provenance_warnings(report)
+
+    said = "text: We will see.\nspeaker: ann\ndate: 2025-11-20\ntopics: [alpha]\n"
+    assert edit("content/quotes/ann-says.yaml", said) == [
+        "content/quotes/ann-says.yaml:1:1: warning: quote has no provenance; "
+        "add story: or source: so readers can check it"
+    ]
+    assert edit("content/quotes/ann-says.yaml", said + "draft: true\n") == []  # not published
+    new = "text: New.\nspeaker: ann\ndate: 2025-11-21\ntopics: [beta]\n"
+    assert len(edit("content/quotes/unsourced.yaml", new)) == 1
+    assert edit("content/quotes/unsourced.yaml", None) == []  # deleted
+    assert edit("content/quotes/ann-says.yaml", said + "source:\n  name: Example Wire\n") == []
