@@ -727,7 +727,7 @@ class Builder(CacheState):
         change of templates or settings, else the dirty ones."""
         if base != self.base or not self.deps.deps:
             return routes, None
-        changed = self.deps.changed(inputs)
+        changed = self.deps.changed(inputs, index=self.keep_views)
         self._watch.lap("changes")
         dirty = self.deps.dirty(changed, index=self.keep_views)
         known = self.deps.deps

@@ -19,7 +19,7 @@ from buildkit import BEFORE_DEADLINE, build, fixture_site, site_gen, tree, write
 
 from site_gen import routes
 from site_gen.builder import DATA_VIEWS, Builder, BuildReport, markdown_texts
-from site_gen.incremental import Journal
+from site_gen.incremental import Journal, Membership
 from site_gen.watch import differences, snapshot
 
 AS_OF = BEFORE_DEADLINE
@@ -813,6 +813,15 @@ def check_bookkeeping(builder: Builder, history: list[str]) -> None:
     users = {(key, path) for key, paths in deps.users.items() for path in paths}
     assert users == {(key, path) for path, keys in deps.deps.items() for key in keys}, history
     assert len(users) == sum(map(len, deps.users.values())), history  # no page listed twice
+    kept = deps._members  # the index of the lists each record is in, brought up to date as an edit would
+    if kept is not None:
+        kept.holding(set(), deps.groups, deps.values)
+        anew = Membership()
+        anew.holding(set(), deps.groups, deps.values)
+        assert {r: sorted(keys) for r, keys in kept.holders.items()} == {
+            r: sorted(keys) for r, keys in anew.holders.items()
+        }, history
+        assert kept.indexed.keys() == anew.indexed.keys(), history
 
 
 @pytest.mark.slow
