@@ -619,6 +619,10 @@ class Builder(CacheState):
             # the edit that remakes the page compares its inputs with them at once (a year's
             # timeline, 10,000 inputs: 1 ms).
             self.deps.inputs_of(route.path)
+        if not queue and self.keep_views:
+            # The index the next edit finds its records' lists through (about 35 ms at
+            # 10,000 stories), made now rather than by that edit.
+            return self.deps.index_lists()
         return bool(queue)
 
     def _warm_start(

@@ -840,6 +840,15 @@ class DepState:
             return last if last == mine else None
         return last if all(map(mine.__contains__, last)) else None  # a saved tuple has no repeats
 
+    def index_lists(self) -> bool:
+        """Make the index of the lists each record is in (see `changed`), if not made
+        yet; whether it was made now."""
+        if self._members is not None or not self.values:
+            return False
+        self._members = Membership()
+        self._members.holding(set(), self.groups, self.values)
+        return True
+
     def changed(self, inputs: Inputs, index: bool = False) -> set[Key]:
         """The inputs whose value is not what it was at the last build.
 
