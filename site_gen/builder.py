@@ -620,9 +620,9 @@ class Builder(CacheState):
             # timeline, 10,000 inputs: 1 ms).
             self.deps.inputs_of(route.path)
         if not queue and self.keep_views:
-            # The index the next edit finds its records' lists through (about 35 ms at
-            # 10,000 stories), made now rather than by that edit.
-            return self.deps.index_lists()
+            # What the next edit looks its pages up through, made now rather than by that
+            # edit (see DepState.prepare_lookups).
+            return self.deps.prepare_lookups()
         return bool(queue)
 
     def _warm_start(

@@ -840,14 +840,21 @@ class DepState:
             return last if last == mine else None
         return last if all(map(mine.__contains__, last)) else None  # a saved tuple has no repeats
 
-    def index_lists(self) -> bool:
-        """Make the index of the lists each record is in (see `changed`), if not made
-        yet; whether it was made now."""
-        if self._members is not None or not self.values:
+    def prepare_lookups(self) -> bool:
+        """Make one of the indexes an edit looks its pages up through, if not made yet:
+        the pages of each input (`users`; at 10,000 stories 80-350 ms, which the
+        first edit of a builder started on its cache paid), then the lists each record
+        is in (see `changed`; about 35 ms). Whether one was made now."""
+        if not self.deps:
             return False
-        self._members = Membership()
-        self._members.holding(set(), self.groups, self.values)
-        return True
+        if self._users is None:
+            self.index_users()
+            return True
+        if self._members is None:
+            self._members = Membership()
+            self._members.holding(set(), self.groups, self.values)
+            return True
+        return False
 
     def changed(self, inputs: Inputs, index: bool = False) -> set[Key]:
         """The inputs whose value is not what it was at the last build.
