@@ -392,7 +392,12 @@ def _provenance(
     only the changed quotes are looked at (at 10,000 stories the 5,000 quotes took
     4 ms of a 80 ms edit); the others kept their answer."""
     published = site.records["quotes"]
-    if previous is None or previous._unsourced is None or changes is None:
+    if (
+        previous is None
+        or previous._unsourced is None
+        or changes is None
+        or previous.options.drafts != site.options.drafts  # other quotes published
+    ):
         unsourced = {q.id: q for q in published.values() if _unsourced(q)}
     else:
         unsourced = dict(previous._unsourced)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -195,6 +196,31 @@ def test_quote_without_story_or_source_gets_a_provenance_warning(make_site):
         {**QUOTE_BASE, "content/quotes/q.yaml": "text: Words.\nspeaker: p\ndate: 2025-11-01\ntopics: [t]\n"}
     )
     assert problems_of(root) == [
+        "content/quotes/q.yaml:1:1: warning: quote has no provenance; add story: or source: so readers "
+        "can check it"
+    ]
+
+
+def test_provenance_after_a_hinted_load_covers_the_quotes_drafts_publish(make_site):
+    """A load told what changed (none here) looks only at the changed quotes for
+    provenance, unless drafts are now shown: then a draft quote is published too."""
+    from site_gen.loader import Loader
+
+    root = make_site(
+        {
+            **QUOTE_BASE,
+            "content/quotes/q.yaml": "text: Words.\nspeaker: p\ndate: 2025-11-01\ntopics: [t]\ndraft: true\n",
+        }
+    )
+    for path in root.rglob("*.yaml"):  # written long ago: a file written this instant is read again
+        os.utime(path, (path.stat().st_atime - 60, path.stat().st_mtime - 60))
+    loader = Loader(root)
+    first = load_site(root, as_of=AS_OF, loader=loader)
+    assert first.ok and not first.problems
+    hint = {"content/quotes/q.yaml"}  # looked at, unchanged
+    again = load_site(root, as_of=AS_OF, loader=loader, hint=hint, previous=first.site, drafts=True)
+    assert loader.record_changes == []
+    assert [str(p) for p in again.problems] == [
         "content/quotes/q.yaml:1:1: warning: quote has no provenance; add story: or source: so readers "
         "can check it"
     ]
