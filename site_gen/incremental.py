@@ -20,7 +20,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator
 
 from .index import Site, kept_references
 from .model import Record
-from .places import differing_places
+from .places import moved_places
 from .routes import (
     OPEN_QUESTIONS,
     TIMELINE_KINDS,
@@ -254,22 +254,17 @@ class TrackedUrls:
 class KeptList:
     """One view per record of a list, kept by a ViewMemo between builds (see SharedViews.each).
 
-    `stale`: the records whose view the memo forgot since; `ids` the ids of
-    `records` (held here, so that no other object takes one of them meanwhile).
+    `stale`: the records whose view the memo forgot since.
     """
 
-    def __init__(
-        self, name: str, records: list[Any], ids: list[int], values: list[Any], deps: set[Key]
-    ) -> None:
-        self.name, self.records, self.ids, self.values, self.deps = name, records, ids, values, deps
+    def __init__(self, name: str, records: list[Any], values: list[Any], deps: set[Key]) -> None:
+        self.name, self.records, self.values, self.deps = name, records, values, deps
         self.places = {(record.kind, record.id): place for place, record in enumerate(records)}
         self.stale: set[tuple[str, str]] = set()
 
-    def changed(self, records: list[Any], ids: list[int], at_most: int) -> list[int] | None:
-        """The places to make again in `records` (whose ids are `ids`); None: make it whole."""
-        if len(ids) != len(self.ids):
-            return None
-        differing = differing_places(self.ids, ids, at_most)
+    def changed(self, records: list[Any], at_most: int) -> list[int] | None:
+        """The places to make again in `records`; None: make it whole."""
+        differing = moved_places(self.records, records, at_most)
         if differing is None:
             return None
         places = set(differing)

@@ -3,25 +3,27 @@ between builds, and an edit changes a few places in them."""
 
 from __future__ import annotations
 
+from operator import is_not
 from typing import Any
 
 
-def differing_places(old: list[Any], new: list[Any], at_most: int) -> list[int] | None:
-    """The places where two lists of the same length differ (compared with ==: give ids
-    to compare objects), in order; None when more than `at_most` do. Halves by
-    halves, so that a few changes in ten thousand places cost a few slice compares,
-    which run in C, rather than a loop over every place."""
+def moved_places(old: list[Any], new: list[Any], at_most: int) -> list[int] | None:
+    """The places, in order, where `new` holds another object than `old` (compared by
+    identity: a record is the same object while its file is unchanged); None when
+    the lists' lengths differ or more than `at_most` places do.
+
+    One pass in C (`map` of `operator.is_not`, then `list.index`): comparing the
+    objects' ids instead made a list of 17,000 new ints for each list at each edit,
+    1.6 ms of the 2.2 ms a list of every record took."""
+    if len(old) != len(new):
+        return None
+    moved = list(map(is_not, old, new))
+    count = moved.count(True)
+    if count > at_most:
+        return None
     found: list[int] = []
-    todo = [(0, len(new))]
-    while todo:
-        low, high = todo.pop()
-        if old[low:high] == new[low:high]:
-            continue
-        if high - low <= 16:
-            found += [place for place in range(low, high) if old[place] != new[place]]
-            if len(found) > at_most:
-                return None
-            continue
-        middle = (low + high) // 2
-        todo += [(middle, high), (low, middle)]
-    return sorted(found)
+    place = -1
+    for _ in range(count):
+        place = moved.index(True, place + 1)
+        found.append(place)
+    return found

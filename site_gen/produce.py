@@ -34,7 +34,7 @@ from .jsontext import dumps_indented
 from .markup import MarkdownRenderer
 from .model import Record
 from .pages import PAGES
-from .places import differing_places
+from .places import moved_places
 from .render import TemplateProblem, render_page, render_page_bytes
 from .routes import RECORD_PAGES, Route, Urls
 from .structured import forget_kept_nodes
@@ -152,20 +152,19 @@ class SharedViews(ViewBuilder):
         if not self._kept.keeps_lists:
             return [self._shared(name, record, make) for record in records]
         kept = self._kept.lists.get((user, name))
-        ids = list(map(id, records))
-        places = None if kept is None else kept.changed(records, ids, self._kept.PATCH_AT_MOST)
+        places = None if kept is None else kept.changed(records, self._kept.PATCH_AT_MOST)
         outer = self._tracker.keys
         try:
             if places is None:
                 self._tracker.keys = set()
                 values = [self._shared(name, record, make) for record in records]
-                kept = KeptList(name, records, ids, values, self._tracker.keys)
+                kept = KeptList(name, records, values, self._tracker.keys)
                 self._kept.watch(kept, user)
             else:
                 self._tracker.keys = kept.deps
                 for place in places:
                     kept.values[place] = self._shared(name, records[place], make)
-                kept.records, kept.ids = records, ids
+                kept.records = records
         finally:
             self._tracker.keys = outer
         outer |= kept.deps
@@ -206,7 +205,7 @@ def _reordered(old: list[Any], keyed: list[Any], lists: list[Any]) -> list[Any] 
     unique (see entry_order), so this is the order a full sort gives."""
     if len(old) != len(lists):
         return None
-    places = differing_places(list(map(id, old)), list(map(id, lists)), ViewMemo.PATCH_AT_MOST)
+    places = moved_places(old, lists, ViewMemo.PATCH_AT_MOST)
     if places is None:
         return None
     if not places:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from .index import Site
 from .model import Record
-from .places import differing_places
+from .places import moved_places
 
 # The kinds with a page per record, and the view that makes it.
 RECORD_PAGES = (("stories", "story"), ("questions", "question"), ("people", "person"))
@@ -118,25 +118,22 @@ class YearSlots:
 
     PATCH_AT_MOST = 64  # changed places; more, and the slots are made anew
 
-    def __init__(self, records: list[Record], ids: list[int], years_of: YearsOf) -> None:
-        """`ids`: the ids of `records` (a kind's list is compared by them, see patched)."""
-        self.records, self.ids = records, ids
+    def __init__(self, records: list[Record], years_of: YearsOf) -> None:
+        self.records = records
         self.years_of = years_of
         self.members: dict[Any, dict[int, Record]] = {}
         for place, record in enumerate(records):
             for year in years_of(record):
                 self.members.setdefault(year, {})[place] = record
 
-    def patched(self, records: list[Record], ids: list[int], years_of: YearsOf) -> YearSlots:
-        """The slots of `records`, whose ids are `ids` (new ones; these are left as they are)."""
+    def patched(self, records: list[Record], years_of: YearsOf) -> YearSlots:
+        """The slots of `records` (new ones; these are left as they are)."""
         old = self.records
-        if len(records) != len(old):
-            return YearSlots(records, ids, years_of)
-        moved = differing_places(self.ids, ids, self.PATCH_AT_MOST)
+        moved = moved_places(old, records, self.PATCH_AT_MOST)
         if moved is None:
-            return YearSlots(records, ids, years_of)
+            return YearSlots(records, years_of)
         fresh = object.__new__(YearSlots)
-        fresh.records, fresh.ids, fresh.years_of = records, ids, years_of
+        fresh.records, fresh.years_of = records, years_of
         fresh.members = dict(self.members)
         copied: set[Any] = set()
         for place in moved:
@@ -230,7 +227,7 @@ class Urls:
         # objects (a record is the same object while its file is unchanged).
         self._kept = kept if kept is not None else {}
         self._slots: dict[tuple[str, str], YearSlots] = {}
-        self._listed: dict[str, tuple[list[Record], list[int]]] = {}  # see _records_of
+        self._listed: dict[str, list[Record]] = {}  # see _records_of
         self._routes: dict[str, tuple[tuple[str, ...], list[Route]]] = {}
         self._months: dict[tuple[str, int], list[int]] = {}
         self._month_keys: dict[str, dict[int, set[int]]] = {}  # see _headings
@@ -265,24 +262,23 @@ class Urls:
                 years_of = lambda r: _point_years(site, r)  # noqa: E731
             else:
                 years_of = lambda r: timeline_years_of(site, r)  # noqa: E731
-            records, ids = self._records_of(kind)
+            records = self._records_of(kind)
             key = f"slots:{name}:{kind}"
             kept = self._kept.get(key)
             if kept is not None and kept[0] == (site.config.timezone,):
-                found = kept[1].patched(records, ids, years_of)
+                found = kept[1].patched(records, years_of)
             else:
-                found = YearSlots(records, ids, years_of)
+                found = YearSlots(records, years_of)
             self._kept[key] = ((site.config.timezone,), found)
             self._slots[(name, kind)] = found
         return found
 
-    def _records_of(self, kind: str) -> tuple[list[Record], list[int]]:
-        """A kind's records and their ids, once per build: each kind's slots by several
-        measures compare the same ids with the last build's."""
+    def _records_of(self, kind: str) -> list[Record]:
+        """A kind's records, once per build: each kind's slots by several measures
+        compare the same list with the last build's."""
         found = self._listed.get(kind)
         if found is None:
-            records = self.site.all(kind)
-            found = self._listed[kind] = (records, list(map(id, records)))
+            found = self._listed[kind] = self.site.all(kind)
         return found
 
     def in_year(self, name: str, year: int) -> list[Record]:
