@@ -20,7 +20,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator
 
 from .index import Site, kept_references
 from .model import Record
-from .places import moved_places
+from .places import FindMoved, moved_places
 from .routes import (
     OPEN_QUESTIONS,
     TIMELINE_KINDS,
@@ -262,9 +262,10 @@ class KeptList:
         self.places = {(record.kind, record.id): place for place, record in enumerate(records)}
         self.stale: set[tuple[str, str]] = set()
 
-    def changed(self, records: list[Any], at_most: int) -> list[int] | None:
-        """The places to make again in `records`; None: make it whole."""
-        differing = moved_places(self.records, records, at_most)
+    def changed(self, records: list[Any], at_most: int, moved: FindMoved = moved_places) -> list[int] | None:
+        """The places to make again in `records`; None: make it whole. (`moved`: how
+        the places holding other objects are found, see places.PlacesMemo.)"""
+        differing = moved(self.records, records, at_most)
         if differing is None:
             return None
         places = set(differing)

@@ -4,7 +4,7 @@ between builds, and an edit changes a few places in them."""
 from __future__ import annotations
 
 from operator import is_not
-from typing import Any
+from typing import Any, Callable
 
 
 def moved_places(old: list[Any], new: list[Any], at_most: int) -> list[int] | None:
@@ -27,3 +27,25 @@ def moved_places(old: list[Any], new: list[Any], at_most: int) -> list[int] | No
         place = moved.index(True, place + 1)
         found.append(place)
     return found
+
+
+# How a kept list finds the places where a new list holds other objects.
+FindMoved = Callable[[list[Any], list[Any], int], "list[int] | None"]
+
+
+class PlacesMemo:
+    """`moved_places` for one build, worked out once for each pair of lists: several
+    kept lists compare the same list of the last build with the same new one (each
+    kind's slots by three measures, the home page's lists of every record by two),
+    and each pass goes over every record. It holds the lists it compared, so that
+    their ids stay theirs while it lives."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, int, int], tuple[list[Any], list[Any], list[int] | None]] = {}
+
+    def __call__(self, old: list[Any], new: list[Any], at_most: int) -> list[int] | None:
+        key = (id(old), id(new), at_most)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = (old, new, moved_places(old, new, at_most))
+        return found[2]

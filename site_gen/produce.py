@@ -34,7 +34,7 @@ from .jsontext import dumps_indented
 from .markup import MarkdownRenderer
 from .model import Record
 from .pages import PAGES
-from .places import moved_places
+from .places import PlacesMemo, moved_places
 from .render import TemplateProblem, render_page, render_page_bytes
 from .routes import RECORD_PAGES, Route, Urls
 from .structured import forget_kept_nodes
@@ -80,6 +80,7 @@ class SharedViews(ViewBuilder):
         self._tracker = tracker
         self._kept = memo if memo is not None else ViewMemo(indexed=False)
         self._memo, self._dates = self._kept.views, self._kept.dates
+        self._moved = PlacesMemo()  # a Producer, and so these views, serve one build
         super().__init__(site, markdown, urls)
 
     @property
@@ -152,7 +153,7 @@ class SharedViews(ViewBuilder):
         if not self._kept.keeps_lists:
             return [self._shared(name, record, make) for record in records]
         kept = self._kept.lists.get((user, name))
-        places = None if kept is None else kept.changed(records, self._kept.PATCH_AT_MOST)
+        places = None if kept is None else kept.changed(records, self._kept.PATCH_AT_MOST, self._moved)
         outer = self._tracker.keys
         try:
             if places is None:

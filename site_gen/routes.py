@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Callable
 
 from .index import Site
 from .model import Record
-from .places import moved_places
+from .places import FindMoved, PlacesMemo, moved_places
 
 # The kinds with a page per record, and the view that makes it.
 RECORD_PAGES = (("stories", "story"), ("questions", "question"), ("people", "person"))
@@ -126,10 +127,13 @@ class YearSlots:
             for year in years_of(record):
                 self.members.setdefault(year, {})[place] = record
 
-    def patched(self, records: list[Record], years_of: YearsOf) -> YearSlots:
-        """The slots of `records` (new ones; these are left as they are)."""
+    def patched(
+        self, records: list[Record], years_of: YearsOf, moved_in: FindMoved = moved_places
+    ) -> YearSlots:
+        """The slots of `records` (new ones; these are left as they are). `moved_in`:
+        how the places holding other records are found (see places.PlacesMemo)."""
         old = self.records
-        moved = moved_places(old, records, self.PATCH_AT_MOST)
+        moved = moved_in(old, records, self.PATCH_AT_MOST)
         if moved is None:
             return YearSlots(records, years_of)
         fresh = object.__new__(YearSlots)
@@ -228,6 +232,7 @@ class Urls:
         self._kept = kept if kept is not None else {}
         self._slots: dict[tuple[str, str], YearSlots] = {}
         self._listed: dict[str, list[Record]] = {}  # see _records_of
+        self._moved = PlacesMemo()  # the slots of a kind by each measure compare the same lists
         self._routes: dict[str, tuple[tuple[str, ...], list[Route]]] = {}
         self._months: dict[tuple[str, int], list[int]] = {}
         self._month_keys: dict[str, dict[int, set[int]]] = {}  # see _headings
@@ -266,7 +271,7 @@ class Urls:
             key = f"slots:{name}:{kind}"
             kept = self._kept.get(key)
             if kept is not None and kept[0] == (site.config.timezone,):
-                found = kept[1].patched(records, years_of)
+                found = kept[1].patched(records, years_of, self._moved)
             else:
                 found = YearSlots(records, years_of)
             self._kept[key] = ((site.config.timezone,), found)
@@ -290,7 +295,8 @@ class Urls:
         if name == "quotes":
             return self._slots_of("quotes", "quotes").of(year)
         if name == "timeline":
-            return [r for kind in TIMELINE_KINDS for r in self._slots_of("timeline", kind).of(year)]
+            slots = (self._slots_of("timeline", kind) for kind in TIMELINE_KINDS)
+            return list(chain.from_iterable(kind.of(year) for kind in slots))
         return self._split_list(name).by_year.get(year, [])
 
     def months(self, name: str, year: int) -> list[int]:
@@ -434,7 +440,7 @@ class Urls:
             open_ = [q for q in site.all("questions") if q.values["status"] == "open"]
             return open_, lambda q: [open_year(site, q)]
         topic_id = name[len(TOPIC_LIST) :]
-        records = [r for kind in TIMELINE_KINDS for r in site.topic_records(topic_id, kind)]
+        records = list(chain.from_iterable(site.topic_records(topic_id, kind) for kind in TIMELINE_KINDS))
         return records, lambda r: timeline_years_of(site, r)
 
     def years(self, name: str) -> list[int]:

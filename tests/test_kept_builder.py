@@ -660,6 +660,20 @@ def test_moved_places_finds_every_other_object_or_gives_up() -> None:
         assert moved_places(old, new[:-1], 8) is None or not new  # another length
 
 
+def test_a_places_memo_compares_each_pair_of_lists_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from site_gen import places
+
+    passes = []
+    real = places.moved_places
+    monkeypatch.setattr(places, "moved_places", lambda *args: passes.append(args) or real(*args))
+    old, new = [object() for _ in range(5)], []
+    new = old[:2] + [object()] + old[3:]
+    memo = places.PlacesMemo()
+    assert memo(old, new, 8) == memo(old, new, 8) == [2]  # once for both kept lists
+    assert memo(new, old, 8) == [2] and memo(old, new, 0) is None  # other lists, another limit
+    assert len(passes) == 3
+
+
 def test_kept_views_note_the_builders_own_key_objects(tmp_path: Path) -> None:
     """A page's inputs are compared with its last ones after each edit: made of the
     builder's one object per key, the views' inputs make that an identity check."""
