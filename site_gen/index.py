@@ -37,12 +37,19 @@ class Site:
     _everything: dict[str, dict[str, Record]] | None = field(default=None, repr=False, compare=False)
     # The published quotes without provenance, by id: the next build looks only at changed ones.
     _unsourced: dict[str, Record] | None = field(default=None, repr=False, compare=False)
+    _lists: dict[str, list[Record]] = field(default_factory=dict, repr=False, compare=False)  # see all()
 
     def get(self, kind: str, record_id: str) -> Record | None:
         return self.records[kind].get(record_id)
 
     def all(self, kind: str) -> list[Record]:
-        return list(self.records[kind].values())
+        """The kind's published records in id order: one list, made at the first call,
+        which callers must not change (a build asks for some kinds a dozen times,
+        and each copy of 10,000 records touched every one of them)."""
+        found = self._lists.get(kind)
+        if found is None:
+            found = self._lists[kind] = list(self.records[kind].values())
+        return found
 
     def label(self, record: Record) -> str:
         return str(record.values.get(KINDS[record.kind].label_field, record.id))
@@ -212,6 +219,7 @@ def _patched(
         if record.id in site.records[record.kind]:  # published
             site.records[record.kind][record.id] = record
             _swap(site, old, record)
+    site._lists.clear()  # any list of a kind taken meanwhile held the records swapped out
     return site
 
 
