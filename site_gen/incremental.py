@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, count
 from typing import Any, Callable, Collection, Iterable, Iterator
 
 from .index import Site, kept_references
@@ -251,6 +251,9 @@ class TrackedUrls:
         return getattr(self._urls, name)
 
 
+_LIST_VERSIONS = count()
+
+
 class KeptList:
     """One view per record of a list, kept by a ViewMemo between builds (see SharedViews.each).
 
@@ -261,6 +264,19 @@ class KeptList:
         self.name, self.records, self.values, self.deps = name, records, values, deps
         self.places = {(record.kind, record.id): place for place, record in enumerate(records)}
         self.stale: set[tuple[str, str]] = set()
+        # Another number each time a view in it is another object (see SharedViews.each_then).
+        self.version = next(_LIST_VERSIONS)
+
+    def patch(self, places: list[int], values: list[Any]) -> None:
+        """Put `values` at `places`: a new version if one is another object."""
+        kept = self.values
+        moved = False
+        for place, value in zip(places, values):
+            if value is not kept[place]:
+                kept[place] = value
+                moved = True
+        if moved:
+            self.version = next(_LIST_VERSIONS)
 
     def changed(self, records: list[Any], at_most: int, moved: FindMoved = moved_places) -> list[int] | None:
         """The places to make again in `records`; None: make it whole. (`moved`: how
@@ -301,6 +317,8 @@ class ViewMemo:
         self._users: dict[Key, set[tuple[str, str, str]]] = {}
         self._of_record: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
         self.lists: dict[tuple[str, str], KeptList] = {}  # by (user, view name)
+        # What a page made of a kept list, with the list's version (see SharedViews.each_then).
+        self.derived: dict[tuple[str, str, Any], tuple[int, Any]] = {}
         # A page's timeline entries in order, with the entry lists they came from (by page).
         self.orders: dict[str, tuple[list[Any], list[Any]]] = {}
         # What a list page was last rendered from, by page (see Producer._kept_page).
@@ -334,6 +352,7 @@ class ViewMemo:
         self._users.clear()
         self._of_record.clear()
         self.lists.clear()
+        self.derived.clear()
         self.orders.clear()
         self.pages.clear()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any, Callable, Container
 
 from .index import TOPICAL
@@ -79,8 +80,11 @@ def open_questions(vb: ViewBuilder, records: list[Record]) -> list[QuestionView]
 
 def whats_next(vb: ViewBuilder, records: list[Record], user: str) -> tuple[Next, ...]:
     """Upcoming deadlines and scheduled events from the as-of date on, nearest first."""
-    items = filter(None, vb.each("next", records, lambda r: _next(vb, r), user))
-    return tuple(item for _, item in sorted(items, key=lambda pair: pair[0]))
+    return vb.each_then("next", records, lambda r: _next(vb, r), user, _soonest_first)
+
+
+def _soonest_first(items: list[tuple[Any, Next] | None]) -> tuple[Next, ...]:
+    return tuple(item for _, item in sorted(filter(None, items), key=itemgetter(0)))
 
 
 def _next(vb: ViewBuilder, record: Record) -> tuple[Any, Next] | None:
@@ -119,8 +123,12 @@ def _next(vb: ViewBuilder, record: Record) -> tuple[Any, Next] | None:
 def changed_entries(vb: ViewBuilder, records: list[Record], user: str) -> tuple[Entry, ...]:
     """What moved in the recent window, newest first: new, updated, corrected, answered."""
     window = recent_window(vb.site)
-    found = list(chain.from_iterable(vb.each("moved", records, lambda r: _moved(vb, r, window), user)))
-    found.sort(key=lambda pair: pair[0], reverse=True)
+    return vb.each_then("moved", records, lambda r: _moved(vb, r, window), user, _newest_first)
+
+
+def _newest_first(moved: list[tuple[tuple[Any, Entry], ...]]) -> tuple[Entry, ...]:
+    found = list(chain.from_iterable(moved))
+    found.sort(key=itemgetter(0), reverse=True)
     return tuple(entry for _, entry in found)
 
 
@@ -218,15 +226,18 @@ def home(vb: ViewBuilder, arg: str) -> tuple[str, Context]:
     }
 
 
-def recent_quotes(vb: ViewBuilder, quotes: list[Record]) -> list[Record]:
+def recent_quotes(vb: ViewBuilder, quotes: list[Record]) -> tuple[Record, ...]:
     """The newest quotes said up to the as-of date."""
     as_of, tz, sort_key = vb.site.options.as_of, vb.tz, vb.site.sort_key
 
     def said(quote: Record) -> tuple[Any, Record] | None:  # a sort key is unique to its record
         return (sort_key(quote), quote) if quote.values["date"].first_day(tz) <= as_of else None
 
-    newest = heapq.nlargest(RECENT_QUOTES, filter(None, vb.each("said", quotes, said, "home")))
-    return [quote for _, quote in newest]
+    return vb.each_then("said", quotes, said, "home", _newest_said)
+
+
+def _newest_said(said: list[tuple[Any, Record] | None]) -> tuple[Record, ...]:
+    return tuple(quote for _, quote in heapq.nlargest(RECENT_QUOTES, filter(None, said)))
 
 
 def topic_summary(vb: ViewBuilder, topic: Record) -> TopicSummary:

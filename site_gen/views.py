@@ -243,6 +243,18 @@ class ViewBuilder:
         keeps the whole list too, and makes again only what changed in it."""
         return [self.cached(name, record, make) for record in records]
 
+    def each_then(
+        self,
+        name: str,
+        records: list[Record],
+        make: Callable[[Record], Any],
+        user: str,
+        then: Callable[[list[Any]], Any],
+    ) -> Any:
+        """`then(each(...))`, for a `then` that reads nothing but the views and makes
+        a new object: a builder that keeps the list keeps what `then` made of it too."""
+        return then(self.each(name, records, make, user))
+
     # -- small pieces -------------------------------------------------------
 
     def date(self, when: PartialDate) -> DateView:

@@ -975,3 +975,34 @@ def test_the_warm_up_of_a_builder_started_on_its_cache_makes_the_lookups_an_edit
     retitle(site / "content/stories/may-day.yaml", "title: ", "title: Looked up ")
     assert builder.build(AS_OF, hint={"content/stories/may-day.yaml"}).ok
     assert tree(out) == fresh(site, tmp_path / "fresh")
+
+
+def test_what_the_home_page_made_of_its_lists_is_kept_while_no_view_in_them_changed(tmp_path: Path) -> None:
+    """The home page sorts what moved and what comes next out of a view per record of
+    the whole site. An old story's new summary leaves those views the same objects:
+    the sorted results are kept, not made again; a story in the recent window makes
+    them again. Each build is a fresh build's bytes."""
+    site = with_old_ann(tmp_path)
+    builder = Builder(site, tmp_path / "out")
+    assert builder.build(AS_OF).ok
+    retitle(site / "content/stories/may-day.yaml", "title: ", "title: Kept ")  # lists kept from now on
+    assert builder.build(AS_OF).ok
+
+    def home_results() -> dict[str, tuple[int, object]]:
+        found = {name: kept for (user, name, _), kept in builder.views.derived.items() if user == "home"}
+        assert set(found) == {"moved", "next", "said"}
+        return found
+
+    before = home_results()
+    new_summary(site)
+    assert builder.build(AS_OF).ok
+    after = home_results()
+    assert all(after[name][1] is before[name][1] for name in before)
+    assert tree(tmp_path / "out") == fresh(site, tmp_path / "fresh")
+    recent = next(p for p in (site / "content/stories").glob("*.yaml") if "2025-11" in p.read_text())
+    retitle(recent, "title: ", "title: Recent ")
+    assert builder.build(AS_OF).ok
+    assert home_results()["moved"][1] is not after["moved"][1]
+    got = tree(tmp_path / "out")
+    assert b"Recent " in got["index.html"]
+    assert got == fresh(site, tmp_path / "fresh")
